@@ -1,0 +1,91 @@
+/*
+ * rescue.c
+ *	  zixly_rescue: RUNNING jobs whose owner is gone go back to the queue.
+ *
+ * An owner is gone when the database session that claimed the job has
+ * ended (its pid is no longer a backend with the same start time, so pid
+ * reuse is harmless), or when its lease ran out without a heartbeat. A
+ * job that has used all its attempts is dead-lettered (FAILED) instead.
+ *
+ * Live workers call this every second or so; it reads only RUNNING rows
+ * through their partial index and the backend status array, which makes it
+ * cheap however many finished jobs the table holds.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "zixly.h"
+
+PG_FUNCTION_INFO_V1(zixly_rescue);
+PG_FUNCTION_INFO_V1(zixly_session_alive);
+
+/*
+ * Is the backend with this pid and start time still running? Reads this
+ * transaction's snapshot of the backend status array.
+ */
+Datum
+zixly_session_alive(PG_FUNCTION_ARGS)
+{
+	int32		pid = PG_GETARG_INT32(0);
+	TimestampTz started = PG_GETARG_TIMESTAMPTZ(1);
+	int			n = pgstat_fetch_stat_numbackends();
+
+	for (int i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *e = pgstat_fetch_stat_local_beentry(i);
+
+		if (e != NULL && e->backendStatus.st_procpid == pid &&
+			e->backendStatus.st_proc_start_timestamp == started)
+			PG_RETURN_BOOL(true);
+	}
+	PG_RETURN_BOOL(false);
+}
+
+Datum
+zixly_rescue(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	int			rc;
+	int32		rescued;
+
+	SPI_connect();
+	ZixlyPlan(&plan,
+			  "UPDATE zixly.pipeline_jobs AS j"
+			  "   SET status = CASE WHEN j.attempts OPERATOR(pg_catalog.>=) j.max_attempts"
+			  "                     THEN 'FAILED' ELSE 'QUEUED' END,"
+			  "       completed_at = CASE WHEN j.attempts OPERATOR(pg_catalog.>=) j.max_attempts"
+			  "                     THEN pg_catalog.now() END,"
+			  "       run_at = pg_catalog.now(),"
+			  "       error_message = pg_catalog.format('worker %s lost the job (%s) on attempt %s of %s',"
+			  "           j.locked_by,"
+			  "           CASE WHEN zixly.session_alive(j.locked_pid, j.locked_backend_start)"
+			  "                THEN 'lease expired' ELSE 'session ended' END,"
+			  "           j.attempts, j.max_attempts),"
+			  "       locked_pid = NULL, locked_backend_start = NULL, lease_expires_at = NULL,"
+			  "       updated_at = pg_catalog.now()"
+			  " WHERE j.status OPERATOR(pg_catalog.=) 'RUNNING'"
+			  "   AND (j.lease_expires_at OPERATOR(pg_catalog.<) pg_catalog.now()"
+			  "        OR NOT zixly.session_alive(j.locked_pid, j.locked_backend_start))"
+			  " RETURNING j.queue, j.status",
+			  0, NULL);
+	rc = SPI_execute_plan(plan, NULL, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "zixly: rescue failed: %s", SPI_result_code_string(rc));
+	rescued = (int32) SPI_processed;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *queue = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *status = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		if (strcmp(status, "QUEUED") == 0)
+			ZixlyWakeQueue(queue);
+	}
+	SPI_finish();
+	PG_RETURN_INT32(rescued);
+}
