@@ -157,15 +157,6 @@ CREATE POLICY tenant_isolation ON zixly.trading_sweep_results TO zixly_app
 CREATE POLICY worker_all ON zixly.pipeline_jobs TO zixly_worker USING (true) WITH CHECK (true);
 CREATE POLICY worker_all ON zixly.trading_sweep_results TO zixly_worker USING (true) WITH CHECK (true);
 
--- ------------------------------------------------------------------ events
-CREATE FUNCTION zixly.job_event_trigger() RETURNS trigger
-	AS 'MODULE_PATHNAME', 'zixly_job_event_trigger' LANGUAGE C;
-CREATE TRIGGER pipeline_jobs_event_insert AFTER INSERT ON zixly.pipeline_jobs
-	FOR EACH ROW EXECUTE FUNCTION zixly.job_event_trigger();
-CREATE TRIGGER pipeline_jobs_event_update AFTER UPDATE OF status ON zixly.pipeline_jobs
-	FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
-	EXECUTE FUNCTION zixly.job_event_trigger();
-
 -- ------------------------------------------------------------------ SQL API: producers
 CREATE FUNCTION zixly_new_id() RETURNS text
 	AS 'MODULE_PATHNAME', 'zixly_new_id' LANGUAGE C VOLATILE STRICT;

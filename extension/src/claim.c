@@ -116,12 +116,13 @@ zixly_claim(PG_FUNCTION_ARGS)
 			  "         ORDER BY c.priority DESC, c.run_at, c.id"
 			  "         LIMIT $2 FOR UPDATE SKIP LOCKED) AS claimed"
 			  " WHERE j.id OPERATOR(pg_catalog.=) claimed.id"
-			  " RETURNING j",
+			  " RETURNING j, j.id, j.tenant_id",
 			  5, types);
 	rc = SPI_execute_plan(plan, values, nulls, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "zixly: claim failed: %s", SPI_result_code_string(rc));
 	ZixlyRowsToTuplestore(rsinfo);
+	ZixlyPublishSpiRows(2, 3, "RUNNING");
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -21,6 +21,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "zixly.h"
@@ -185,6 +186,7 @@ zixly_enqueue(PG_FUNCTION_ARGS)
 	row = ZixlyRowDatum(0);
 	SPI_finish();
 
+	ZixlyPublishStatus(id, o.tenant_id, "QUEUED");
 	if (due_now(&o))
 		ZixlyWakeQueue(o.queue);
 	PG_RETURN_DATUM(row);
@@ -215,6 +217,8 @@ zixly_enqueue_batch(PG_FUNCTION_ARGS)
 	JsonbIteratorToken tok;
 	int			element = 0;
 	ErrorContextCallback errcb;
+	ZixlyEvents *events;
+	MemoryContext scratch;
 	int			rc;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -241,22 +245,30 @@ zixly_enqueue_batch(PG_FUNCTION_ARGS)
 	errcb.arg = &element;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
+	/* validation garbage goes to a context reset per element, so memory stays small and warm */
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "zixly batch validation",
+									ALLOCSET_DEFAULT_SIZES);
 	it = JsonbIteratorInit(&batch->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
 		char		id[ZIXLY_ID_LEN + 1];
 		Jsonb	   *p;
+		MemoryContext outer;
 
 		if (tok != WJB_ELEM)
 			continue;
 		p = JsonbValueToJsonb(&v);
+		outer = MemoryContextSwitchTo(scratch);
 		ZixlyValidateParameters(o.job_type, p);
+		MemoryContextSwitchTo(outer);
+		MemoryContextReset(scratch);
 		ZixlyNewId(id);
 		ids[element] = CStringGetTextDatum(id);
 		params[element] = JsonbPGetDatum(p);
 		element++;
 	}
 	error_context_stack = errcb.previous;
+	MemoryContextDelete(scratch);
 
 	values[0] = PointerGetDatum(construct_array(ids, n, TEXTOID, -1, false, TYPALIGN_INT));
 	values[1] = CStringGetTextDatum(o.tenant_id);
@@ -282,6 +294,10 @@ zixly_enqueue_batch(PG_FUNCTION_ARGS)
 		elog(ERROR, "zixly: batch insert failed: %s", SPI_result_code_string(rc));
 	ZixlyRowsToTuplestore(rsinfo);
 	SPI_finish();
+	events = ZixlyEventsBegin();
+	for (int i = 0; i < n; i++)
+		ZixlyEventsAdd(events, TextDatumGetCString(ids[i]), o.tenant_id, "QUEUED");
+	ZixlyEventsEnd(events);
 
 	if (due_now(&o))
 		ZixlyWakeQueue(o.queue);

@@ -1,29 +1,48 @@
 /*
  * events.c
  *	  Notifications: workers are woken on channel zixly_jobs (payload: the
- *	  queue name) when jobs become claimable, and every status change is
- *	  published on zixly_job_events as {"id","tenant_id","status"} for live
- *	  dashboards.
+ *	  queue name) when jobs become claimable, and status changes are
+ *	  published on zixly_job_events for live dashboards.
  *
- * Notifications are transactional: they are delivered at commit, never for
- * a transaction that rolls back. The status events come from a row trigger
- * so that no transition can skip them; the wake-ups are sent by the
- * functions that make jobs due, once per call and queue.
+ * Notifications are transactional: delivered at commit, never for a
+ * transaction that rolls back. Each one costs a slot in the server's
+ * notification queue, written under a cluster-wide lock at commit, so they
+ * are coalesced: one wake-up per call and queue, and one status event per
+ * statement, tenant and status. A transition of one job publishes
+ *     {"id": "...", "tenant_id": "...", "status": "..."}
+ * and one of many jobs (batch enqueue, claim, batch completion, rescue)
+ *     {"ids": ["...", ...], "tenant_id": "...", "status": "..."}
+ * split so that no payload exceeds MAX_PAYLOAD bytes. Every transition goes
+ * through the zixly_* functions, which publish what they changed.
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
 #include "commands/async.h"
-#include "commands/trigger.h"
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
-#include "utils/rel.h"
 
 #include "zixly.h"
 
-PG_FUNCTION_INFO_V1(zixly_job_event_trigger);
+#define MAX_PAYLOAD 7000		/* NOTIFY's limit is 8000 bytes */
+#define MAX_GROUPS 16
+
+typedef struct EventGroup
+{
+	char	   *tenant_id;
+	char	   *status;
+	char	   *first_id;
+	StringInfoData ids;			/* JSON array body of every id so far */
+	int			count;
+} EventGroup;
+
+struct ZixlyEvents
+{
+	EventGroup	groups[MAX_GROUPS];
+	int			ngroups;
+};
 
 void
 ZixlyWakeQueue(const char *queue)
@@ -31,49 +50,113 @@ ZixlyWakeQueue(const char *queue)
 	Async_Notify(ZIXLY_WAKE_CHANNEL, queue);
 }
 
-static char *
-text_column(HeapTuple tuple, TupleDesc desc, const char *name)
+static void
+emit(const char *key, const char *value_json, const char *tenant_id, const char *status)
 {
-	int			attno = SPI_fnumber(desc, name);
-	bool		isnull;
-	Datum		d;
-
-	if (attno <= 0)
-		elog(ERROR, "zixly: column \"%s\" not found", name);
-	d = heap_getattr(tuple, attno, desc, &isnull);
-	return isnull ? NULL : TextDatumGetCString(d);
-}
-
-Datum
-zixly_job_event_trigger(PG_FUNCTION_ARGS)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	HeapTuple	tuple;
-	TupleDesc	desc;
 	StringInfoData payload;
-	char	   *id;
-	char	   *tenant;
-	char	   *status;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		elog(ERROR, "zixly.job_event_trigger must be an AFTER ... FOR EACH ROW trigger");
-
-	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
-	desc = RelationGetDescr(trigdata->tg_relation);
-	id = text_column(tuple, desc, "id");
-	tenant = text_column(tuple, desc, "tenant_id");
-	status = text_column(tuple, desc, "status");
 
 	initStringInfo(&payload);
-	appendStringInfoString(&payload, "{\"id\":");
-	escape_json(&payload, id ? id : "");
-	appendStringInfoString(&payload, ",\"tenant_id\":");
-	escape_json(&payload, tenant ? tenant : "");
+	appendStringInfo(&payload, "{\"%s\":%s,\"tenant_id\":", key, value_json);
+	escape_json(&payload, tenant_id);
 	appendStringInfoString(&payload, ",\"status\":");
-	escape_json(&payload, status ? status : "");
+	escape_json(&payload, status);
 	appendStringInfoChar(&payload, '}');
 	Async_Notify(ZIXLY_EVENT_CHANNEL, payload.data);
+	pfree(payload.data);
+}
 
-	return PointerGetDatum(NULL);
+void
+ZixlyPublishStatus(const char *id, const char *tenant_id, const char *status)
+{
+	StringInfoData idjson;
+
+	initStringInfo(&idjson);
+	escape_json(&idjson, id);
+	emit("id", idjson.data, tenant_id, status);
+	pfree(idjson.data);
+}
+
+/* Publishes the status of a job row returned by a transition. */
+void
+ZixlyPublishRow(Datum row)
+{
+	HeapTupleHeader th = DatumGetHeapTupleHeader(row);
+	bool		isnull[3];
+	Datum		id = GetAttributeByName(th, "id", &isnull[0]);
+	Datum		tenant = GetAttributeByName(th, "tenant_id", &isnull[1]);
+	Datum		status = GetAttributeByName(th, "status", &isnull[2]);
+
+	if (isnull[0] || isnull[1] || isnull[2])
+		elog(ERROR, "zixly: job row without id, tenant or status");
+	ZixlyPublishStatus(TextDatumGetCString(id), TextDatumGetCString(tenant),
+					   TextDatumGetCString(status));
+}
+
+ZixlyEvents *
+ZixlyEventsBegin(void)
+{
+	return palloc0(sizeof(ZixlyEvents));
+}
+
+static void
+flush_group(EventGroup *g)
+{
+	if (g->count == 1)
+		ZixlyPublishStatus(g->first_id, g->tenant_id, g->status);
+	else if (g->count > 1)
+	{
+		StringInfoData arr;
+
+		initStringInfo(&arr);
+		appendStringInfoChar(&arr, '[');
+		appendBinaryStringInfo(&arr, g->ids.data, g->ids.len);
+		appendStringInfoChar(&arr, ']');
+		emit("ids", arr.data, g->tenant_id, g->status);
+		pfree(arr.data);
+	}
+	resetStringInfo(&g->ids);
+	g->count = 0;
+}
+
+void
+ZixlyEventsAdd(ZixlyEvents *ev, const char *id, const char *tenant_id, const char *status)
+{
+	EventGroup *g = NULL;
+
+	for (int i = 0; i < ev->ngroups && g == NULL; i++)
+		if (strcmp(ev->groups[i].tenant_id, tenant_id) == 0 &&
+			strcmp(ev->groups[i].status, status) == 0)
+			g = &ev->groups[i];
+	if (g == NULL)
+	{
+		if (ev->ngroups == MAX_GROUPS)
+		{
+			/* many tenants in one statement: make room by publishing the oldest group */
+			flush_group(&ev->groups[0]);
+			pfree(ev->groups[0].ids.data);
+			memmove(&ev->groups[0], &ev->groups[1], sizeof(EventGroup) * (MAX_GROUPS - 1));
+			ev->ngroups--;
+		}
+		g = &ev->groups[ev->ngroups++];
+		g->tenant_id = pstrdup(tenant_id);
+		g->status = pstrdup(status);
+		initStringInfo(&g->ids);
+		g->count = 0;
+	}
+	if (g->ids.len + strlen(id) + strlen(tenant_id) + 64 > MAX_PAYLOAD)
+		flush_group(g);
+	if (g->count == 0)
+		g->first_id = pstrdup(id);
+	else
+		appendStringInfoChar(&g->ids, ',');
+	escape_json(&g->ids, id);
+	g->count++;
+}
+
+void
+ZixlyEventsEnd(ZixlyEvents *ev)
+{
+	for (int i = 0; i < ev->ngroups; i++)
+		flush_group(&ev->groups[i]);
+	ev->ngroups = 0;
 }

@@ -53,6 +53,7 @@ zixly_rescue(PG_FUNCTION_ARGS)
 	static SPIPlanPtr plan = NULL;
 	int			rc;
 	int32		rescued;
+	ZixlyEvents *events;
 
 	SPI_connect();
 	ZixlyPlan(&plan,
@@ -72,20 +73,24 @@ zixly_rescue(PG_FUNCTION_ARGS)
 			  " WHERE j.status OPERATOR(pg_catalog.=) 'RUNNING'"
 			  "   AND (j.lease_expires_at OPERATOR(pg_catalog.<) pg_catalog.now()"
 			  "        OR NOT zixly.session_alive(j.locked_pid, j.locked_backend_start))"
-			  " RETURNING j.queue, j.status",
+			  " RETURNING j.queue, j.status, j.id, j.tenant_id",
 			  0, NULL);
 	rc = SPI_execute_plan(plan, NULL, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "zixly: rescue failed: %s", SPI_result_code_string(rc));
 	rescued = (int32) SPI_processed;
+	events = ZixlyEventsBegin();
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		char	   *queue = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		char	   *status = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *status = SPI_getvalue(tuple, desc, 2);
 
 		if (strcmp(status, "QUEUED") == 0)
-			ZixlyWakeQueue(queue);
+			ZixlyWakeQueue(SPI_getvalue(tuple, desc, 1));
+		ZixlyEventsAdd(events, SPI_getvalue(tuple, desc, 3), SPI_getvalue(tuple, desc, 4), status);
 	}
+	ZixlyEventsEnd(events);
 	SPI_finish();
 	PG_RETURN_INT32(rescued);
 }

@@ -63,6 +63,7 @@ run_row_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *types, Datum *v
 		explain_no_row(job_id, worker_id, action);
 	row = ZixlyRowDatum(0);
 	SPI_finish();
+	ZixlyPublishRow(row);
 	return row;
 }
 
@@ -155,7 +156,7 @@ zixly_complete_batch(PG_FUNCTION_ARGS)
 			  " WHERE j.id OPERATOR(pg_catalog.=) ANY ($2)"
 			  "   AND j.status OPERATOR(pg_catalog.=) 'RUNNING'"
 			  "   AND j.locked_by OPERATOR(pg_catalog.=) $1"
-			  " RETURNING j.id",
+			  " RETURNING j.id, j.tenant_id",
 			  2, types);
 	rc = SPI_execute_plan(plan, values, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)

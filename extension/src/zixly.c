@@ -111,3 +111,20 @@ ZixlyRowsToTuplestore(ReturnSetInfo *rsinfo)
 		tuplestore_puttuple(rsinfo->setResult, &tuple);
 	}
 }
+
+/*
+ * Publishes the status of every row of the last SPI command, whose id and
+ * tenant are in columns id_col and tenant_col.
+ */
+void
+ZixlyPublishSpiRows(int id_col, int tenant_col, const char *status)
+{
+	ZixlyEvents *events = ZixlyEventsBegin();
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+		ZixlyEventsAdd(events,
+					   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, id_col),
+					   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, tenant_col),
+					   status);
+	ZixlyEventsEnd(events);
+}

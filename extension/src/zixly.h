@@ -29,6 +29,12 @@ extern void ZixlyCheckName(const char *what, const char *value, int maxlen);
 
 /* events.c */
 extern void ZixlyWakeQueue(const char *queue);
+extern void ZixlyPublishStatus(const char *id, const char *tenant_id, const char *status);
+extern void ZixlyPublishRow(Datum row);
+typedef struct ZixlyEvents ZixlyEvents;
+extern ZixlyEvents *ZixlyEventsBegin(void);
+extern void ZixlyEventsAdd(ZixlyEvents *ev, const char *id, const char *tenant_id, const char *status);
+extern void ZixlyEventsEnd(ZixlyEvents *ev);
 
 /* zixly.c */
 extern char *ZixlyCurrentTenant(void);
@@ -37,5 +43,6 @@ extern char *ZixlyRequiredCString(FunctionCallInfo fcinfo, int argno, const char
 extern SPIPlanPtr ZixlyPlan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern Datum ZixlyRowDatum(int i);
 extern void ZixlyRowsToTuplestore(ReturnSetInfo *rsinfo);
+extern void ZixlyPublishSpiRows(int id_col, int tenant_col, const char *status);
 
 #endif							/* ZIXLY_H */
