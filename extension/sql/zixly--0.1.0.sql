@@ -280,6 +280,12 @@ CREATE FUNCTION zixly_queue_stats()
 	SELECT j.queue, j.status, count(*) FROM zixly.pipeline_jobs j GROUP BY j.queue, j.status
 	$$;
 
+-- Blocks until a commit makes jobs due (or timeout_ms passes) and returns the wake-up
+-- generation; with since NULL it returns the current one at once. Workers wait here instead of
+-- LISTENing, so producers may run with zixly.notify off (see README, "Waking workers").
+CREATE FUNCTION zixly_wait(since bigint DEFAULT NULL, timeout_ms integer DEFAULT 1000) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'zixly_wait' LANGUAGE C VOLATILE;
+
 -- When the next delayed job becomes due (for a worker's wake-up timer), or NULL.
 CREATE FUNCTION zixly_next_run_at(queues text[] DEFAULT NULL) RETURNS timestamptz
 	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp

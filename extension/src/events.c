@@ -13,7 +13,8 @@
  * and one of many jobs (batch enqueue, claim, batch completion, rescue)
  *     {"ids": ["...", ...], "tenant_id": "...", "status": "..."}
  * split so that no payload exceeds MAX_PAYLOAD bytes. Every transition goes
- * through the zixly_* functions, which publish what they changed.
+ * through the zixly_* functions, which publish what they changed. A
+ * session with zixly.notify off sends neither kind (see wake.c).
  */
 #include "postgres.h"
 
@@ -47,7 +48,9 @@ struct ZixlyEvents
 void
 ZixlyWakeQueue(const char *queue)
 {
-	Async_Notify(ZIXLY_WAKE_CHANNEL, queue);
+	ZixlyWakeAtCommit();
+	if (ZixlyNotifyEnabled())
+		Async_Notify(ZIXLY_WAKE_CHANNEL, queue);
 }
 
 static void
@@ -55,6 +58,8 @@ emit(const char *key, const char *value_json, const char *tenant_id, const char 
 {
 	StringInfoData payload;
 
+	if (!ZixlyNotifyEnabled())
+		return;
 	initStringInfo(&payload);
 	appendStringInfo(&payload, "{\"%s\":%s,\"tenant_id\":", key, value_json);
 	escape_json(&payload, tenant_id);

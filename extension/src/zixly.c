@@ -20,6 +20,14 @@
 
 PG_MODULE_MAGIC;
 
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	ZixlyWakeInit();
+}
+
 /*
  * The tenant of this transaction: the zixly.tenant_id setting when it is
  * set and non-empty, else 'default'.

@@ -36,6 +36,11 @@ extern ZixlyEvents *ZixlyEventsBegin(void);
 extern void ZixlyEventsAdd(ZixlyEvents *ev, const char *id, const char *tenant_id, const char *status);
 extern void ZixlyEventsEnd(ZixlyEvents *ev);
 
+/* wake.c */
+extern void ZixlyWakeInit(void);
+extern bool ZixlyNotifyEnabled(void);
+extern void ZixlyWakeAtCommit(void);
+
 /* zixly.c */
 extern char *ZixlyCurrentTenant(void);
 extern text *ZixlyTextArg(FunctionCallInfo fcinfo, int argno, const char *name);
