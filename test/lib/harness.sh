@@ -137,7 +137,7 @@ zx_cluster_restart() { "${ZX_PG_AS[@]}" "$ZX_PG_BIN/pg_ctl" -D "$ZX_CLUSTER/data
 # exports PGDATABASE and DATABASE_URL for it.
 zx_db_create() {
 	local db=$1
-	psql -qX -d postgres -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" -c "CREATE DATABASE \"$db\"" >/dev/null ||
+	PGOPTIONS="-c client_min_messages=warning" psql -qX -d postgres -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" -c "CREATE DATABASE \"$db\"" >/dev/null ||
 		bail "cannot create database $db"
 	export PGDATABASE=$db
 	export DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=$db"
