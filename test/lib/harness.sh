@@ -1,4 +1,4 @@
-# Test harness shared by every suite (sourced, bash). One place for:
+# Harness shared by every test suite, `make run` and the benchmarks (sourced, bash). One place for:
 #   - throwaway PostgreSQL clusters: temp directory, unix socket, free port, never the machine's
 #     default cluster; stopped by PID on exit;
 #   - databases with the zixly extension created;
@@ -76,6 +76,10 @@ _zx_cleanup() {
 	for h in "${ZX_CLEANUP_HOOKS[@]}"; do eval "$h" || true; done
 	for pid in "${ZX_PIDS[@]}"; do zx_stop "$pid"; done
 	for c in "${ZX_CLUSTERS[@]}"; do
+		if [ -n "${ZX_CLUSTER_DIR:-}" ] && [ "$c" = "$ZX_CLUSTER_DIR" ]; then
+			"${ZX_PG_AS[@]}" "$ZX_PG_BIN/pg_ctl" -D "$c/data" -m fast -w stop >/dev/null 2>&1
+			continue
+		fi
 		"${ZX_PG_AS[@]}" "$ZX_PG_BIN/pg_ctl" -D "$c/data" -m immediate -w stop >/dev/null 2>&1
 		case "$c" in /tmp/zixly-test.*) rm -rf -- "$c" ;; esac
 	done
@@ -107,12 +111,26 @@ zx_wait_for() {
 # ---------------------------------------------------------------- PostgreSQL
 # zx_cluster_start [EXTRA_SETTINGS...]: new cluster, started, env exported.
 # Sets ZX_CLUSTER (its directory). Settings follow bench/peers/WORKLOAD.md (fsync on).
+# With ZX_CLUSTER_DIR set, the cluster lives there and is kept (made on first use).
 zx_cluster_start() {
 	local dir port
-	dir=$(mktemp -d /tmp/zixly-test.XXXXXX)
+	if [ -n "${ZX_CLUSTER_DIR:-}" ]; then
+		dir=$ZX_CLUSTER_DIR
+		mkdir -p "$dir"
+	else
+		dir=$(mktemp -d /tmp/zixly-test.XXXXXX)
+	fi
 	ZX_CLUSTERS+=("$dir")
 	[ "${#ZX_PG_AS[@]}" = 0 ] || chown postgres: "$dir"
-	port=$(zx_free_port)
+	port=${ZX_PG_PORT:-$(zx_free_port)}
+	if [ -f "$dir/data/PG_VERSION" ]; then
+		sed -i "s/^port = .*/port = $port/" "$dir/data/postgresql.conf"
+		"${ZX_PG_AS[@]}" "$ZX_PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
+			{ tail -20 "$dir/server.log" >&2; bail "cluster in $dir did not start"; }
+		ZX_CLUSTER=$dir
+		export PGHOST=$dir PGPORT=$port PGUSER=postgres PGDATABASE=postgres
+		return 0
+	fi
 	"${ZX_PG_AS[@]}" "$ZX_PG_BIN/initdb" -D "$dir/data" -E UTF8 --locale=C -A trust -U postgres >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; bail "initdb failed"; }
 	{
