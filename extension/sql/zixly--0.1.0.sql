@@ -60,6 +60,9 @@ CREATE INDEX pipeline_jobs_claim_idx ON zixly.pipeline_jobs (priority DESC, run_
 -- zixly_rescue and heartbeats look only at RUNNING rows.
 CREATE INDEX pipeline_jobs_running_idx ON zixly.pipeline_jobs (locked_by)
 	WHERE status = 'RUNNING';
+-- Dead letters, newest first, and their count for metrics.
+CREATE INDEX pipeline_jobs_failed_idx ON zixly.pipeline_jobs (completed_at)
+	WHERE status = 'FAILED';
 CREATE UNIQUE INDEX pipeline_jobs_idempotency_idx ON zixly.pipeline_jobs (tenant_id, idempotency_key)
 	WHERE idempotency_key IS NOT NULL;
 
@@ -272,12 +275,19 @@ CREATE FUNCTION zixly_prune(older_than interval DEFAULT '7 days', include_failed
 COMMENT ON FUNCTION zixly_prune(interval, boolean) IS
 	'Deletes COMPLETED and CANCELLED (and optionally FAILED) jobs finished before now() - older_than';
 
--- Queue-wide counts for metrics: counts only, never rows, so the app may call it for all tenants.
+-- Queue depth for metrics: QUEUED, RUNNING and FAILED (the dead letters) per queue. Counts only,
+-- never rows, so the app may call it across tenants. Each branch reads only its status's partial
+-- index, so the cost follows the active and dead-lettered jobs, not the finished millions.
 CREATE FUNCTION zixly_queue_stats()
 	RETURNS TABLE (queue text, status text, jobs bigint)
 	LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+	SET enable_seqscan = off
 	AS $$
-	SELECT j.queue, j.status, count(*) FROM zixly.pipeline_jobs j GROUP BY j.queue, j.status
+	SELECT j.queue, 'QUEUED', count(*) FROM zixly.pipeline_jobs j WHERE j.status = 'QUEUED' GROUP BY j.queue
+	UNION ALL
+	SELECT j.queue, 'RUNNING', count(*) FROM zixly.pipeline_jobs j WHERE j.status = 'RUNNING' GROUP BY j.queue
+	UNION ALL
+	SELECT j.queue, 'FAILED', count(*) FROM zixly.pipeline_jobs j WHERE j.status = 'FAILED' GROUP BY j.queue
 	$$;
 
 -- Blocks until a commit makes jobs due (or timeout_ms passes) and returns the wake-up
