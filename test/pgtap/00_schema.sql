@@ -1,7 +1,7 @@
 -- Schema of the zixly extension: tables, columns, indexes (the partial claim index among them),
 -- row-level security, roles and the SQL API's functions and privileges.
 BEGIN;
-SELECT plan(96);
+SELECT plan(98);
 
 SELECT has_extension('zixly', 'the zixly extension is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'zixly'), '0.1.0', 'zixly version 0.1.0');
@@ -40,7 +40,7 @@ SELECT throws_ok(
 
 SELECT indexes_are('zixly', 'pipeline_jobs', ARRAY[
 	'pipeline_jobs_pkey', 'pipeline_jobs_tenant_id_status_idx', 'pipeline_jobs_created_at_idx',
-	'pipeline_jobs_claim_idx', 'pipeline_jobs_running_idx', 'pipeline_jobs_idempotency_idx'],
+	'pipeline_jobs_claim_idx', 'pipeline_jobs_running_idx', 'pipeline_jobs_failed_idx', 'pipeline_jobs_idempotency_idx'],
 	'pipeline_jobs has exactly the expected indexes');
 SELECT has_index('zixly', 'pipeline_jobs', 'pipeline_jobs_tenant_id_status_idx', ARRAY['tenant_id', 'status'],
 	'the spec''s (tenant_id, status) index');
@@ -54,6 +54,9 @@ SELECT matches(pg_get_indexdef('zixly.pipeline_jobs_claim_idx'::regclass),
 SELECT is((SELECT pg_get_expr(indpred, indrelid) FROM pg_index
             WHERE indexrelid = 'zixly.pipeline_jobs_running_idx'::regclass),
 	$$(status = 'RUNNING'::text)$$, 'the running index is partial: only RUNNING rows');
+SELECT is((SELECT pg_get_expr(indpred, indrelid) FROM pg_index
+            WHERE indexrelid = 'zixly.pipeline_jobs_failed_idx'::regclass),
+	$$(status = 'FAILED'::text)$$, 'the dead-letter index is partial: only FAILED rows');
 SELECT index_is_unique('zixly', 'pipeline_jobs', 'pipeline_jobs_idempotency_idx',
 	'idempotency keys are unique ...');
 SELECT has_index('zixly', 'pipeline_jobs', 'pipeline_jobs_idempotency_idx', ARRAY['tenant_id', 'idempotency_key'],
@@ -122,7 +125,7 @@ SELECT table_privs_are('zixly', 'pipeline_jobs', 'zixly_app', ARRAY['SELECT', 'I
 SELECT has_function(f, f || ' exists')
   FROM unnest(ARRAY['zixly_new_id', 'zixly_validate', 'zixly_enqueue', 'zixly_enqueue_batch', 'zixly_claim',
                     'zixly_heartbeat', 'zixly_complete', 'zixly_complete_batch', 'zixly_fail', 'zixly_release',
-                    'zixly_rescue', 'zixly_cancel', 'zixly_retry', 'zixly_prune', 'zixly_queue_stats',
+                    'zixly_rescue', 'zixly_wait', 'zixly_cancel', 'zixly_retry', 'zixly_prune', 'zixly_queue_stats',
                     'zixly_next_run_at', 'zixly_create_api_key', 'zixly_revoke_api_key',
                     'zixly_authenticate_api_key', 'zixly_create_user', 'zixly_authenticate_user',
                     'zixly_rate_limit']) f;
