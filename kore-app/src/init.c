@@ -1,0 +1,98 @@
+/*
+ * init.c
+ *	Start-up: settings from the environment, the shared metrics, the
+ *	database registration, and Kore's process hooks.
+ *
+ * kore_parent_configure runs once in the parent before the workers are
+ * forked, so everything it sets up (settings, the JWT secret, the
+ * MAP_SHARED metrics, the pgsql registration) is inherited by every
+ * worker. A bad setting stops the app here, before it listens.
+ */
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "app.h"
+#include "version.h"
+
+void	kore_parent_configure(int, char **);
+void	kore_worker_configure(void);
+
+static const char	*env(const char *);
+static void		 runtime_dir_remove(void);
+
+static const char *
+env(const char *name)
+{
+	return (getenv(name));
+}
+
+/*
+ * bin/zixly-app writes Kore's configuration into a private directory
+ * named by ZIXLY_RUNTIME_DIR. Kore has read it by now, so it goes; the
+ * pidfile inside is unlinked too (Kore ignores ENOENT at exit).
+ */
+static void
+runtime_dir_remove(void)
+{
+	const char	*dir = getenv("ZIXLY_RUNTIME_DIR");
+	char		 path[1024];
+
+	if (dir == NULL || *dir == '\0')
+		return;
+	(void)snprintf(path, sizeof(path), "%s/kore.conf", dir);
+	(void)unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/kore.pid", dir);
+	(void)unlink(path);
+	(void)rmdir(dir);
+}
+
+void
+kore_parent_configure(int argc, char **argv)
+{
+	char	err[256];
+
+	(void)argc;
+	(void)argv;
+	/* Kore logs with printf in the foreground: keep lines whole. */
+	(void)setvbuf(stdout, NULL, _IOLBF, 0);
+	runtime_dir_remove();
+
+	if (zx_config_load(&zx_config, env, err, sizeof(err)) == -1)
+		fatal("zixly: %s", err);
+
+	if (zx_config.jwt_secret_len == 0) {
+		/* ZIXLY_DEV=1 without a secret: tokens last until restart. */
+		if (RAND_bytes(zx_config.jwt_secret, 32) != 1)
+			fatal("zixly: cannot make a random JWT secret");
+		zx_config.jwt_secret_len = 32;
+		kore_log(LOG_NOTICE, "zixly: development mode, random JWT "
+		    "secret (login tokens end with this process)");
+	}
+	zx_auth_setup();
+
+	/* libpq: never hang on an unreachable server; name ourselves. */
+	(void)setenv("PGCONNECT_TIMEOUT", "3", 0);
+	(void)setenv("PGAPPNAME", "zixly-app", 0);
+
+	worker_count = (u_int8_t)zx_config.workers;
+	pgsql_conn_max = (u_int16_t)zx_config.db_pool;
+	zx_db_register(zx_config.database_url);
+	zx_metrics_init();
+
+	kore_log(LOG_NOTICE, "zixly-app %s: %ld worker(s), %ld database "
+	    "connection(s) each, rate limit %ld/min per API key",
+	    ZX_APP_VERSION, zx_config.workers, zx_config.db_pool,
+	    zx_config.rate_limit);
+}
+
+void
+kore_worker_configure(void)
+{
+	(void)setvbuf(stdout, NULL, _IOLBF, 0);
+}
