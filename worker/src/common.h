@@ -1,0 +1,48 @@
+/*
+ * common.h — what every zixly-worker module shares: the result convention, allocation helpers
+ * that never return NULL, and clocks.
+ *
+ * Result convention (whole daemon): a function that can fail returns ZX_OK (0) or ZX_ERR (-1),
+ * and the function that detected the error logs the reason once.  Functions returning pointers
+ * return NULL on error under the same rule.  Out of memory is not an error to handle: the x*
+ * helpers log and abort.
+ */
+#ifndef ZX_COMMON_H
+#define ZX_COMMON_H
+
+#include <stddef.h>
+
+#define ZX_OK	0
+#define ZX_ERR	(-1)
+
+#define ZX_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* CLOCK_MONOTONIC in seconds and in milliseconds (shared by every process on the host). */
+double zx_mono_s(void);
+double zx_mono_ms(void);
+
+/* A growable byte buffer (always NUL-terminated). */
+struct zx_buf {
+	char *data;
+	size_t len, cap;
+};
+void zx_buf_init(struct zx_buf *b);
+void zx_buf_append(struct zx_buf *b, const char *s, size_t n);
+void zx_buf_puts(struct zx_buf *b, const char *s);
+void zx_buf_printf(struct zx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void zx_buf_reset(struct zx_buf *b);
+void zx_buf_free(struct zx_buf *b);
+
+/*
+ * Appends ids as a PostgreSQL text[] literal ({"a","b"}) to b: quoted, with " and \ escaped,
+ * so it is passed as one bound parameter whatever the ids hold.
+ */
+void zx_buf_text_array(struct zx_buf *b, char *const *ids, size_t n);
+
+#endif /* ZX_COMMON_H */

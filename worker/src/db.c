@@ -1,0 +1,340 @@
+/*
+ * db.c — libpq for the worker (see db.h): connections with their prepared statements, the
+ * extension's worker API, and non-blocking reads of asynchronously sent commands.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "db.h"
+#include "log.h"
+
+struct stmt {
+	const char *name;
+	const char *sql;
+};
+
+/* Statements of each role, prepared once per connection. */
+static const struct stmt control_stmts[] = {
+	{"rescue", "SELECT zixly_rescue()"},
+	{"heartbeat", "SELECT id FROM zixly_heartbeat($1, $2::text[],"
+	    " pg_catalog.make_interval(secs => $3::int)) AS h(id)"},
+	{"release", "SELECT id FROM zixly_release($1, $2)"},
+	{"fail", "SELECT status FROM zixly_fail($1, $2, $3, $4::boolean)"},
+	{"next_run_at", "SELECT EXTRACT(EPOCH FROM zixly_next_run_at($1::text[]) - pg_catalog.now())"},
+};
+
+static const struct stmt claim_stmts[] = {
+	{"claim", "SELECT id, job_type, tenant_id, queue, parameters, attempts, max_attempts"
+	    " FROM zixly_claim($1, $2::int, $3::text[], pg_catalog.make_interval(secs => $4::int))"},
+	{"complete_batch", "SELECT id FROM zixly_complete_batch($1, $2::text[]) AS c(id)"},
+};
+
+static const struct stmt sweep_stmts[] = {
+	/* dates as written for daily bars, ISO 8601 with offset for intraday ones */
+	{"prices", "SELECT CASE WHEN p.ts = pg_catalog.date_trunc('day', p.ts)"
+	    "            THEN pg_catalog.to_char(p.ts, 'YYYY-MM-DD')"
+	    "            ELSE pg_catalog.to_char(p.ts, 'YYYY-MM-DD\"T\"HH24:MI:SSOF') END, p.close"
+	    "  FROM zixly.prices p WHERE p.ticker = $1 ORDER BY p.ts"},
+	{"delete_results", "DELETE FROM zixly.trading_sweep_results WHERE job_id = $1"},
+	/* $7: JSON array of the rows, numbers printed with 17 significant digits (exact) */
+	{"insert_results",
+	    "INSERT INTO zixly.trading_sweep_results (id, job_id, tenant_id, sweep_run_id, ticker,"
+	    "   strategy_type, fast_period, slow_period, signal_period, rank, score, sharpe_ratio,"
+	    "   total_return_pct, max_drawdown_pct, total_trades, sortino_ratio, win_rate_pct,"
+	    "   profit_factor, exposure_pct)"
+	    " SELECT zixly_new_id(), $1, $2, $3, $4, $5, r.fast, r.slow, $6::int, r.rank, r.score,"
+	    "   r.sharpe_ratio, r.total_return_pct, r.max_drawdown_pct, r.total_trades,"
+	    "   r.sortino_ratio, r.win_rate_pct, r.profit_factor, r.exposure_pct"
+	    "   FROM pg_catalog.jsonb_to_recordset($7::jsonb) AS r(fast int, slow int, rank int,"
+	    "     score float8, sharpe_ratio float8, total_return_pct float8, max_drawdown_pct float8,"
+	    "     total_trades int, sortino_ratio float8, win_rate_pct float8, profit_factor float8,"
+	    "     exposure_pct float8)"},
+	{"complete", "SELECT status FROM zixly_complete($1, $2, $3::jsonb, $4::jsonb)"},
+	{"new_id", "SELECT zixly_new_id()"},
+	{"fail", "SELECT status FROM zixly_fail($1, $2, $3, $4::boolean)"},
+};
+
+static const char *
+role_name(enum zx_db_role role)
+{
+	return role == ZX_DB_CONTROL ? "control" : role == ZX_DB_CLAIM ? "claim" : "sweep";
+}
+
+/* The server's message on one line (libpq's end with a newline). */
+static const char *
+errmsg_of(PGconn *c, PGresult *r)
+{
+	static __thread char buf[512];
+	const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	size_t n;
+
+	if (m == NULL)
+		m = PQerrorMessage(c);
+	snprintf(buf, sizeof(buf), "%s", m ? m : "unknown error");
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	for (char *p = buf; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	return buf;
+}
+
+static void
+log_failure(PGconn *c, PGresult *r, const char *what)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	zlog(zx_db_broken(c) ? ZX_WARN : ZX_ERROR, "db_error", "call=%s sqlstate=%s error=%s%s",
+	    what, state ? state : "none", zx_q(errmsg_of(c, r)),
+	    zx_db_broken(c) ? " connection=lost" : "");
+}
+
+int
+zx_db_check_url(const char *url)
+{
+	char *err = NULL;
+	PQconninfoOption *o = PQconninfoParse(url, &err);
+
+	if (o == NULL) {
+		fprintf(stderr, "zixly-worker: DATABASE_URL: %s", err ? err : "cannot parse\n");
+		PQfreemem(err);
+		return -1;
+	}
+	PQconninfoFree(o);
+	return 0;
+}
+
+int
+zx_db_broken(PGconn *c)
+{
+	return c == NULL || PQstatus(c) == CONNECTION_BAD;
+}
+
+PGconn *
+zx_db_connect(const char *url, enum zx_db_role role)
+{
+	/* defaults first: anything in url (expanded from dbname) overrides them */
+	const char *keys[] = {"fallback_application_name", "connect_timeout", "keepalives_idle",
+	    "keepalives_interval", "keepalives_count", "dbname", NULL};
+	const char *vals[] = {"zixly-worker", "5", "10", "5", "3", url, NULL};
+	const struct stmt *stmts;
+	size_t n;
+	PGconn *c;
+
+	c = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(c) != CONNECTION_OK) {
+		zlog(ZX_WARN, "db_connect_failed", "role=%s error=%s", role_name(role),
+		    zx_q(errmsg_of(c, NULL)));
+		PQfinish(c);
+		return NULL;
+	}
+	if (role == ZX_DB_CONTROL) {
+		stmts = control_stmts;
+		n = ZX_ARRAY_LEN(control_stmts);
+	} else if (role == ZX_DB_CLAIM) {
+		stmts = claim_stmts;
+		n = ZX_ARRAY_LEN(claim_stmts);
+	} else {
+		stmts = sweep_stmts;
+		n = ZX_ARRAY_LEN(sweep_stmts);
+	}
+	for (size_t i = 0; i < n; i++) {
+		PGresult *r = PQprepare(c, stmts[i].name, stmts[i].sql, 0, NULL);
+
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			log_failure(c, r, stmts[i].name);
+			PQclear(r);
+			PQfinish(c);
+			return NULL;
+		}
+		PQclear(r);
+	}
+	if (role == ZX_DB_CONTROL && zx_db_command(c, "LISTEN zixly_jobs") < 0) {
+		PQfinish(c);
+		return NULL;
+	}
+	zlog(ZX_DEBUG, "db_connected", "role=%s host=%s port=%s database=%s backend_pid=%d",
+	    role_name(role), zx_q(PQhost(c) ? PQhost(c) : ""), PQport(c), zx_q(PQdb(c)),
+	    PQbackendPID(c));
+	return c;
+}
+
+PGresult *
+zx_db_exec(PGconn *c, const char *stmt, int n, const char *const *values, ExecStatusType expect,
+    const char *what)
+{
+	PGresult *r = PQexecPrepared(c, stmt, n, values, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != expect) {
+		log_failure(c, r, what);
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+int
+zx_db_command(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	int rc = ZX_OK;
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		log_failure(c, r, sql);
+		rc = ZX_ERR;
+	}
+	PQclear(r);
+	return rc;
+}
+
+int
+zx_db_rescue(PGconn *c, int *rescued)
+{
+	PGresult *r = zx_db_exec(c, "rescue", 0, NULL, PGRES_TUPLES_OK, "zixly_rescue");
+
+	if (r == NULL)
+		return ZX_ERR;
+	*rescued = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return ZX_OK;
+}
+
+int
+zx_db_heartbeat(PGconn *c, const char *worker_id, char *const *ids, size_t n, int lease, int *held)
+{
+	struct zx_buf arr;
+	char lease_s[16];
+	const char *v[3];
+	PGresult *r;
+
+	zx_buf_init(&arr);
+	zx_buf_text_array(&arr, ids, n);
+	snprintf(lease_s, sizeof(lease_s), "%d", lease);
+	v[0] = worker_id;
+	v[1] = arr.data;
+	v[2] = lease_s;
+	r = zx_db_exec(c, "heartbeat", 3, v, PGRES_TUPLES_OK, "zixly_heartbeat");
+	zx_buf_free(&arr);
+	if (r == NULL)
+		return ZX_ERR;
+	for (size_t i = 0; i < n; i++) {
+		held[i] = 0;
+		for (int k = 0; k < PQntuples(r) && !held[i]; k++)
+			held[i] = strcmp(PQgetvalue(r, k, 0), ids[i]) == 0;
+	}
+	PQclear(r);
+	return ZX_OK;
+}
+
+int
+zx_db_release(PGconn *c, const char *job_id, const char *worker_id)
+{
+	const char *v[2] = {job_id, worker_id};
+	PGresult *r = zx_db_exec(c, "release", 2, v, PGRES_TUPLES_OK, "zixly_release");
+
+	if (r == NULL)
+		return ZX_ERR;
+	PQclear(r);
+	return ZX_OK;
+}
+
+int
+zx_db_fail(PGconn *c, const char *job_id, const char *worker_id, const char *error, int retryable,
+    int *requeued)
+{
+	const char *v[4] = {job_id, worker_id, error, retryable ? "true" : "false"};
+	PGresult *r = zx_db_exec(c, "fail", 4, v, PGRES_TUPLES_OK, "zixly_fail");
+
+	if (r == NULL)
+		return ZX_ERR;
+	if (requeued != NULL)
+		*requeued = strcmp(PQgetvalue(r, 0, 0), "QUEUED") == 0;
+	PQclear(r);
+	return ZX_OK;
+}
+
+int
+zx_db_next_run_at(PGconn *c, const char *queues_array, double *seconds, int *has)
+{
+	const char *v[1] = {queues_array};
+	PGresult *r = zx_db_exec(c, "next_run_at", 1, v, PGRES_TUPLES_OK, "zixly_next_run_at");
+
+	if (r == NULL)
+		return ZX_ERR;
+	*has = !PQgetisnull(r, 0, 0);
+	*seconds = *has ? strtod(PQgetvalue(r, 0, 0), NULL) : 0;
+	PQclear(r);
+	return ZX_OK;
+}
+
+int
+zx_db_send_claim(PGconn *c, const char *worker_id, int max_jobs, const char *queues_array,
+    int lease)
+{
+	char n_s[16], lease_s[16];
+	const char *v[4] = {worker_id, n_s, queues_array, lease_s};
+
+	snprintf(n_s, sizeof(n_s), "%d", max_jobs);
+	snprintf(lease_s, sizeof(lease_s), "%d", lease);
+	if (!PQsendQueryPrepared(c, "claim", 4, v, NULL, NULL, 0)) {
+		log_failure(c, NULL, "send zixly_claim");
+		return ZX_ERR;
+	}
+	return ZX_OK;
+}
+
+int
+zx_db_send_complete_batch(PGconn *c, const char *worker_id, const char *ids_array)
+{
+	const char *v[2] = {worker_id, ids_array};
+
+	if (!PQsendQueryPrepared(c, "complete_batch", 2, v, NULL, NULL, 0)) {
+		log_failure(c, NULL, "send zixly_complete_batch");
+		return ZX_ERR;
+	}
+	return ZX_OK;
+}
+
+int
+zx_db_async_read(PGconn *c, PGresult **pending, PGresult **res, const char *what)
+{
+	*res = NULL;
+	if (!PQconsumeInput(c)) {
+		log_failure(c, NULL, what);
+		if (*pending != NULL) {
+			PQclear(*pending);
+			*pending = NULL;
+		}
+		return -1;
+	}
+	while (!PQisBusy(c)) {
+		PGresult *r = PQgetResult(c);
+
+		if (r == NULL) {	/* the command is over */
+			*res = *pending;
+			*pending = NULL;
+			if (*res != NULL && PQresultStatus(*res) != PGRES_TUPLES_OK) {
+				log_failure(c, *res, what);
+				PQclear(*res);
+				*res = NULL;
+			}
+			if (*res == NULL && zx_db_broken(c))
+				return -1;
+			return 1;
+		}
+		if (*pending != NULL)
+			PQclear(*pending);	/* keep the last result of the command */
+		*pending = r;
+	}
+	if (zx_db_broken(c)) {
+		if (*pending != NULL) {
+			PQclear(*pending);
+			*pending = NULL;
+		}
+		return -1;
+	}
+	return 0;
+}

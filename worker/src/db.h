@@ -1,0 +1,95 @@
+/*
+ * db.h — the worker's libpq calls: connecting, the prepared statements of the extension's
+ * worker API (claim, complete, heartbeat, rescue, release, fail, next_run_at), and the reads of a
+ * command sent asynchronously.  Every user value is a bound parameter.
+ *
+ * Which connection does what (see main.c): one control connection LISTENs and makes the rare
+ * calls (rescue, heartbeat, release, fail, next_run_at) synchronously; claim connections send
+ * claims and batch completions asynchronously so the main loop never waits on them; each sweep
+ * thread has its own connection for prices and results.
+ *
+ * Errors are logged here, once, with the SQLSTATE and the server's message.
+ */
+#ifndef ZX_DB_H
+#define ZX_DB_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+enum zx_db_role {
+	ZX_DB_CONTROL,		/* LISTEN, rescue, heartbeat, release, fail, next_run_at */
+	ZX_DB_CLAIM,		/* claim, complete_batch (sent asynchronously) */
+	ZX_DB_SWEEP		/* prices, results, complete, fail */
+};
+
+/*
+ * Connects, prepares the statements of the role and, for ZX_DB_CONTROL, LISTENs on
+ * zixly_jobs.  Returns NULL (reason logged at level warn) when the database cannot be reached.
+ */
+PGconn *zx_db_connect(const char *url, enum zx_db_role role);
+
+/* Checks that url parses as a libpq conninfo/URI (start-up check); -1 with the reason printed. */
+int zx_db_check_url(const char *url);
+
+/* Did the connection break (server gone, restarted)? */
+int zx_db_broken(PGconn *c);
+
+/*
+ * Runs a prepared statement and returns its result if its status is the expected one;
+ * otherwise logs "what" with the error, clears the result and returns NULL.
+ */
+PGresult *zx_db_exec(PGconn *c, const char *stmt, int n, const char *const *values,
+    ExecStatusType expect, const char *what);
+
+/* Runs a parameterless utility command (BEGIN, COMMIT, ROLLBACK); 0 or -1. */
+int zx_db_command(PGconn *c, const char *sql);
+
+/* ---------------------------------------------------------------- control connection */
+int zx_db_rescue(PGconn *c, int *rescued);
+
+/*
+ * zixly_heartbeat(worker, ids, lease): extends the leases and binds the jobs to this session.
+ * held[i] is set to 1 for every ids[i] still held by the worker, 0 for the others.
+ */
+int zx_db_heartbeat(PGconn *c, const char *worker_id, char *const *ids, size_t n, int lease,
+    int *held);
+
+int zx_db_release(PGconn *c, const char *job_id, const char *worker_id);
+
+/*
+ * zixly_fail; *requeued (if not NULL) tells whether the job went back to QUEUED for another
+ * attempt.  Returns -1 when the call failed (the job may then be held by someone else).
+ */
+int zx_db_fail(PGconn *c, const char *job_id, const char *worker_id, const char *error,
+    int retryable, int *requeued);
+
+/*
+ * Seconds until the earliest QUEUED job of the queues is due (<= 0 when one is due now);
+ * *has = 0 when no job is queued.
+ */
+int zx_db_next_run_at(PGconn *c, const char *queues_array, double *seconds, int *has);
+
+/* ---------------------------------------------------------------- claim connections (async) */
+/*
+ * Sends zixly_claim.  The result's columns: id, job_type, tenant_id, queue, parameters,
+ * attempts, max_attempts (see ZX_CLAIM_COL_*).
+ */
+int zx_db_send_claim(PGconn *c, const char *worker_id, int max_jobs, const char *queues_array,
+    int lease);
+enum {
+	ZX_CLAIM_COL_ID, ZX_CLAIM_COL_TYPE, ZX_CLAIM_COL_TENANT, ZX_CLAIM_COL_QUEUE,
+	ZX_CLAIM_COL_PARAMS, ZX_CLAIM_COL_ATTEMPTS, ZX_CLAIM_COL_MAX_ATTEMPTS
+};
+
+/* Sends zixly_complete_batch(worker, ids); the result has one column: the completed ids. */
+int zx_db_send_complete_batch(PGconn *c, const char *worker_id, const char *ids_array);
+
+/*
+ * Reads what arrived for the command in flight without blocking.  Returns 1 when it finished
+ * (*res is its result, or NULL if it failed: reason logged), 0 when more input is needed, -1
+ * when the connection broke.  *pending keeps a result across calls; start with NULL.
+ */
+int zx_db_async_read(PGconn *c, PGresult **pending, PGresult **res, const char *what);
+
+#endif /* ZX_DB_H */

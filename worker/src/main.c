@@ -1,0 +1,809 @@
+/*
+ * main.c — zixly-worker: start-up, signals, and the main loop.
+ *
+ * One thread runs the loop; it owns every connection but the sweep threads' and all state
+ * below, so none of it is locked.  It sleeps in ppoll() on:
+ *   - the control connection: LISTEN zixly_jobs (a notification with one of our queues sets
+ *     want_claim), and the synchronous calls: rescue every rescue-interval, heartbeats every
+ *     lease/3, release, fail, next_run_at;
+ *   - the claim connections: zixly_claim and zixly_complete_batch sent asynchronously, one
+ *     command in flight per connection.  Connection 0 claims on every wake-up; the others join
+ *     only while a backlog drains (the previous claim came back full), so a drain runs several
+ *     claims and completions in parallel while an idle worker costs one claim per wake-up;
+ *   - the sweep pool's eventfd: trading-sweep jobs finished on pool threads;
+ *   - timers: rescue, heartbeat, the safety poll, the due time of the next delayed job
+ *     (zixly_next_run_at), reconnect backoff, the shutdown deadline.
+ * Signals are blocked except inside ppoll(); the handlers only set flags.
+ *
+ * Jobs: a noop job runs inline when its claim returns and its id joins a list completed with
+ * one zixly_complete_batch on the next idle claim connection.  A trading-sweep job goes to the
+ * pool when a slot is free (at most `concurrency` held); one claimed beyond that is released
+ * at once and later claims ask only for the free slots until a claim returns only noop jobs.
+ * Right after a claim, held sweep jobs are heartbeated on the control connection, which binds
+ * them to its session: a claim connection dropping alone then costs nothing, and after a
+ * database restart the first thing the reconnected control connection does is heartbeat them.
+ *
+ * Exactly-once completion comes from the extension: complete, complete_batch and fail succeed
+ * only for a RUNNING job whose locked_by is this worker, so work on a job that was rescued or
+ * cancelled meanwhile is thrown away (its results transaction rolls back).
+ */
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "artifact.h"
+#include "common.h"
+#include "config.h"
+#include "db.h"
+#include "job.h"
+#include "log.h"
+#include "metrics.h"
+#include "webhook.h"
+
+#define MAX_LANES 16
+#define BACKOFF_MIN 0.1
+#define BACKOFF_MAX 5.0
+
+enum lane_state { LANE_IDLE, LANE_CLAIMING, LANE_COMPLETING };
+
+/* A claim connection and the command it has in flight. */
+struct lane {
+	PGconn *conn;
+	PGresult *pending;
+	enum lane_state state;
+	int requested;			/* LANE_CLAIMING: max_jobs sent */
+	char **ids;			/* LANE_COMPLETING: the noop ids sent, owned */
+	size_t nids;
+	double started;			/* LANE_COMPLETING: earliest handler start of the ids */
+	double retry_at, backoff;	/* reconnecting */
+};
+
+static volatile sig_atomic_t got_stop;	/* count of SIGTERM/SIGINT */
+static volatile sig_atomic_t got_go;	/* SIGUSR1 */
+
+static struct {
+	struct zx_config cfg;
+	char *queues_array;		/* text[] literal of cfg.queues, NULL = every queue */
+	PGconn *control;
+	double control_retry_at, control_backoff;
+	struct lane lanes[MAX_LANES];
+	int nlanes;
+	struct zx_pool *pool;
+	struct zx_job **held;		/* sweep jobs claimed and not finished */
+	size_t nheld, capheld;
+	char **done;			/* noop ids run, not yet sent for completion */
+	size_t ndone, capdone;
+	double done_started;		/* earliest handler start among them */
+	int want_claim;
+	int draining;			/* the last claim came back full */
+	int sized;			/* the last claim had sweep jobs: claim free slots only */
+	int paused;
+	int stopping;
+	double deadline;
+	double next_rescue, next_heartbeat, next_poll, next_due;
+	FILE *latency;
+} w;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	got_stop++;
+}
+
+static void
+on_go(int sig)
+{
+	(void)sig;
+	got_go = 1;
+}
+
+/* ---------------------------------------------------------------- helpers */
+static int
+queue_is_ours(const char *queue)
+{
+	const char *q = w.cfg.queues;
+	size_t n = strlen(queue);
+
+	if (q[0] == '\0')
+		return 1;
+	while (*q) {
+		const char *comma = strchr(q, ',');
+		size_t len = comma ? (size_t)(comma - q) : strlen(q);
+
+		if (len == n && strncmp(q, queue, n) == 0)
+			return 1;
+		q += len + (comma ? 1 : 0);
+	}
+	return 0;
+}
+
+static char *
+make_queues_array(const char *queues)
+{
+	struct zx_buf b;
+	char *copy, *save = NULL, **names = NULL;
+	size_t n = 0;
+
+	if (queues[0] == '\0')
+		return NULL;
+	copy = xstrdup(queues);
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		names = xrealloc(names, (n + 1) * sizeof(*names));
+		names[n++] = t;
+	}
+	zx_buf_init(&b);
+	zx_buf_text_array(&b, names, n);
+	free(names);
+	free(copy);
+	return b.data;
+}
+
+static void
+hold(struct zx_job *j)
+{
+	if (w.nheld == w.capheld) {
+		w.capheld = w.capheld ? w.capheld * 2 : 16;
+		w.held = xrealloc(w.held, w.capheld * sizeof(*w.held));
+	}
+	w.held[w.nheld++] = j;
+}
+
+static void
+unhold(struct zx_job *j)
+{
+	for (size_t i = 0; i < w.nheld; i++)
+		if (w.held[i] == j) {
+			w.held[i] = w.held[--w.nheld];
+			return;
+		}
+}
+
+static void
+add_done(const char *id, double started)
+{
+	if (w.ndone == w.capdone) {
+		w.capdone = w.capdone ? w.capdone * 2 : 1024;
+		w.done = xrealloc(w.done, w.capdone * sizeof(*w.done));
+	}
+	if (w.ndone == 0 || started < w.done_started)
+		w.done_started = started;
+	w.done[w.ndone++] = xstrdup(id);
+}
+
+static void
+free_ids(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+static int
+control_up(void)
+{
+	if (w.control != NULL && zx_db_broken(w.control)) {
+		zlog(ZX_WARN, "db_disconnected", "role=control");
+		PQfinish(w.control);
+		w.control = NULL;
+		zx_metrics_db_connected(0);
+		w.control_retry_at = zx_mono_s();
+		w.control_backoff = BACKOFF_MIN;
+	}
+	return w.control != NULL;
+}
+
+/* ---------------------------------------------------------------- control calls */
+/* Heartbeats every held sweep job; the ones no longer ours are flagged lost for their thread. */
+static void
+heartbeat(void)
+{
+	char **ids;
+	int *held;
+
+	w.next_heartbeat = zx_mono_s() + w.cfg.lease / 3.0;
+	if (w.nheld == 0 || !control_up())
+		return;
+	ids = xmalloc(w.nheld * sizeof(*ids));
+	held = xmalloc(w.nheld * sizeof(*held));
+	for (size_t i = 0; i < w.nheld; i++)
+		ids[i] = w.held[i]->id;
+	if (zx_db_heartbeat(w.control, w.cfg.worker_id, ids, w.nheld, w.cfg.lease, held) == ZX_OK) {
+		for (size_t i = 0; i < w.nheld; i++)
+			if (!held[i] && !atomic_exchange(&w.held[i]->lost, 1))
+				zlog(ZX_WARN, "job_lost", "job_id=%s reason=%s", w.held[i]->id,
+				    zx_q("heartbeat: cancelled or taken over by another worker"));
+		zlog(ZX_DEBUG, "heartbeat", "jobs=%zu", w.nheld);
+	}
+	free(ids);
+	free(held);
+}
+
+static void
+rescue(void)
+{
+	int n = 0;
+
+	w.next_rescue = zx_mono_s() + w.cfg.rescue_interval;
+	if (!control_up() || zx_db_rescue(w.control, &n) != ZX_OK)
+		return;
+	if (n > 0) {
+		zlog(ZX_INFO, "rescued", "jobs=%d", n);
+		zx_metrics_rescued(n);
+		w.want_claim = 1;
+	}
+}
+
+/* Sets the due timer from zixly_next_run_at after a claim found nothing. */
+static void
+schedule_next_due(void)
+{
+	double secs;
+	int has;
+
+	if (!control_up() || zx_db_next_run_at(w.control, w.queues_array, &secs, &has) != ZX_OK)
+		return;
+	if (!has)
+		w.next_due = 0;
+	else
+		/* due now but not claimable: locked by a claim in progress elsewhere; look again soon */
+		w.next_due = zx_mono_s() + (secs > 0 ? secs + 0.001 : 0.05);
+}
+
+static void
+release_job(struct zx_job *j, const char *why)
+{
+	if (control_up() && zx_db_release(w.control, j->id, w.cfg.worker_id) == ZX_OK) {
+		zlog(ZX_INFO, "job_released", "job_id=%s job_type=%s reason=%s", j->id, j->job_type,
+		    zx_q(why));
+		zx_metrics_jobs_done(j->kind, ZX_ST_RELEASED, 1, 0);
+	} else {
+		zlog(ZX_WARN, "job_not_released", "job_id=%s reason=%s", j->id,
+		    zx_q("no database; it comes back through zixly_rescue"));
+	}
+}
+
+static void
+fail_unknown(struct zx_job *j)
+{
+	char *msg = xasprintf("unknown job type \"%s\" (this worker runs noop and trading-sweep)",
+	    j->job_type);
+
+	if (control_up() && zx_db_fail(w.control, j->id, w.cfg.worker_id, msg, 0, NULL) == ZX_OK) {
+		zlog(ZX_WARN, "job_failed", "job_id=%s job_type=%s status=failed error=%s", j->id,
+		    zx_q(j->job_type), zx_q(msg));
+		zx_metrics_jobs_done(ZX_KIND_UNKNOWN, ZX_ST_FAILED, 1, 0);
+	}
+	free(msg);
+}
+
+/* Connects the control connection; then rebinds held jobs before anything else. */
+static void
+control_connect(void)
+{
+	double now = zx_mono_s();
+
+	if (w.control != NULL || now < w.control_retry_at)
+		return;
+	w.control = zx_db_connect(w.cfg.database_url, ZX_DB_CONTROL);
+	if (w.control == NULL) {
+		w.control_retry_at = now + w.control_backoff;
+		w.control_backoff = fmin(w.control_backoff * 2, BACKOFF_MAX);
+		return;
+	}
+	zx_metrics_db_connected(1);
+	w.control_backoff = BACKOFF_MIN;
+	zlog(ZX_INFO, "db_connected", "role=control host=%s port=%s database=%s held_jobs=%zu",
+	    zx_q(PQhost(w.control) ? PQhost(w.control) : ""), PQport(w.control), zx_q(PQdb(w.control)),
+	    w.nheld);
+	heartbeat();		/* first: our jobs are bound to this new session */
+	rescue();
+	w.want_claim = 1;	/* whatever was enqueued while we were away */
+}
+
+/* ---------------------------------------------------------------- claim connections */
+static void
+lane_drop(struct lane *l)
+{
+	zlog(ZX_WARN, "db_disconnected", "role=claim lane=%d", (int)(l - w.lanes));
+	if (l->pending != NULL)
+		PQclear(l->pending);
+	l->pending = NULL;
+	PQfinish(l->conn);
+	l->conn = NULL;
+	if (l->state == LANE_COMPLETING) {
+		/* not known whether they committed: send them again (a no-op for completed ones) */
+		for (size_t i = 0; i < l->nids; i++)
+			add_done(l->ids[i], l->started);
+		free_ids(l->ids, l->nids);
+		l->ids = NULL;
+		l->nids = 0;
+	}
+	/* a claim in flight: its jobs, if any, come back through rescue (the session ended) */
+	l->state = LANE_IDLE;
+	l->retry_at = zx_mono_s() + l->backoff;
+	l->backoff = fmin(l->backoff * 2, BACKOFF_MAX);
+}
+
+static int
+lane_ready(struct lane *l)
+{
+	if (l->conn != NULL)
+		return 1;
+	if (zx_mono_s() < l->retry_at || w.control == NULL)
+		return 0;	/* the control connection goes first after an outage */
+	l->conn = zx_db_connect(w.cfg.database_url, ZX_DB_CLAIM);
+	if (l->conn == NULL) {
+		l->retry_at = zx_mono_s() + l->backoff;
+		l->backoff = fmin(l->backoff * 2, BACKOFF_MAX);
+		return 0;
+	}
+	l->backoff = BACKOFF_MIN;
+	return 1;
+}
+
+static void
+send_complete(struct lane *l)
+{
+	struct zx_buf arr;
+
+	zx_buf_init(&arr);
+	zx_buf_text_array(&arr, w.done, w.ndone);
+	l->ids = w.done;
+	l->nids = w.ndone;
+	l->started = w.done_started;
+	w.done = NULL;
+	w.ndone = w.capdone = 0;
+	if (zx_db_send_complete_batch(l->conn, w.cfg.worker_id, arr.data) == ZX_OK)
+		l->state = LANE_COMPLETING;
+	else {
+		l->state = LANE_COMPLETING;	/* so lane_drop puts the ids back */
+		lane_drop(l);
+	}
+	zx_buf_free(&arr);
+}
+
+static int
+free_slots(void)
+{
+	return w.cfg.concurrency - (int)w.nheld;
+}
+
+static void
+send_claim(struct lane *l)
+{
+	int n = w.sized ? free_slots() : w.cfg.claim_batch;
+
+	if (zx_db_send_claim(l->conn, w.cfg.worker_id, n, w.queues_array, w.cfg.lease) != ZX_OK) {
+		lane_drop(l);
+		return;
+	}
+	l->state = LANE_CLAIMING;
+	l->requested = n;
+}
+
+/* Gives idle claim connections work: completions first, then claims. */
+static void
+dispatch(void)
+{
+	for (int i = 0; i < w.nlanes; i++) {
+		struct lane *l = &w.lanes[i];
+		int may_claim = w.want_claim && !w.paused && !w.stopping && free_slots() > 0 &&
+		    (i == 0 || w.draining);
+
+		if (l->state != LANE_IDLE || (w.ndone == 0 && !may_claim) || !lane_ready(l))
+			continue;
+		if (w.ndone > 0)
+			send_complete(l);
+		else
+			send_claim(l);
+	}
+}
+
+/* A claim's rows: noop jobs run now, sweeps go to the pool (or back), others fail. */
+static void
+claimed(struct lane *l, PGresult *r)
+{
+	int n = PQntuples(r), sweeps = 0;
+	struct zx_job **new_sweeps = NULL;
+	size_t nnew = 0;
+
+	zx_metrics_claim((size_t)n);
+	zx_metrics_in_flight(n);
+	for (int i = 0; i < n; i++) {
+		const char *type = PQgetvalue(r, i, ZX_CLAIM_COL_TYPE);
+		struct zx_job *j;
+
+		if (strcmp(type, "noop") == 0) {
+			double started = zx_mono_s();
+			const char *id = PQgetvalue(r, i, ZX_CLAIM_COL_ID);
+
+			zx_noop_run(id, PQgetvalue(r, i, ZX_CLAIM_COL_PARAMS), w.latency);
+			add_done(id, started);
+			continue;
+		}
+		j = zx_job_from_claim(r, i);
+		if (j->kind == ZX_KIND_SWEEP) {
+			sweeps++;
+			if (free_slots() > 0 && !w.stopping) {
+				hold(j);
+				new_sweeps = xrealloc(new_sweeps, (nnew + 1) * sizeof(*new_sweeps));
+				new_sweeps[nnew++] = j;
+				continue;
+			}
+			release_job(j, w.stopping ? "shutting down" : "no free slot");
+		} else {
+			fail_unknown(j);
+		}
+		zx_metrics_in_flight(-1);
+		zx_job_free(j);
+	}
+	if (w.latency != NULL)
+		fflush(w.latency);
+	if (nnew > 0) {
+		heartbeat();	/* bind them to the control session before they run */
+		for (size_t k = 0; k < nnew; k++)
+			zx_pool_submit(w.pool, new_sweeps[k]);
+	}
+	free(new_sweeps);
+	if (sweeps > 0)
+		w.sized = 1;
+	else if (n > 0)
+		w.sized = 0;
+	w.draining = n == l->requested && n > 1;
+	if (n == 0) {
+		w.want_claim = 0;
+		schedule_next_due();
+	}
+	zlog(ZX_DEBUG, "claimed", "lane=%d requested=%d jobs=%d sweeps=%d", (int)(l - w.lanes),
+	    l->requested, n, sweeps);
+}
+
+static void
+completed(struct lane *l, PGresult *r)
+{
+	size_t ok = r ? (size_t)PQntuples(r) : 0;
+	double secs = zx_mono_s() - l->started;
+
+	zx_metrics_jobs_done(ZX_KIND_NOOP, ZX_ST_COMPLETED, ok, secs);
+	zx_metrics_jobs_done(ZX_KIND_NOOP, ZX_ST_LOST, l->nids - ok, 0);
+	zx_metrics_in_flight(-(long)l->nids);
+	if (ok < l->nids)
+		zlog(ZX_WARN, "jobs_lost", "job_type=noop jobs=%zu reason=%s", l->nids - ok,
+		    zx_q(r ? "no longer held by this worker" : "zixly_complete_batch failed"));
+	zlog(ZX_DEBUG, "jobs_completed", "job_type=noop jobs=%zu", ok);
+	free_ids(l->ids, l->nids);
+	l->ids = NULL;
+	l->nids = 0;
+}
+
+static void
+lane_input(struct lane *l)
+{
+	PGresult *r;
+	int rc = zx_db_async_read(l->conn, &l->pending, &r,
+	    l->state == LANE_COMPLETING ? "zixly_complete_batch" : "zixly_claim");
+
+	if (rc < 0) {
+		lane_drop(l);
+		return;
+	}
+	if (rc == 0)
+		return;
+	if (l->state == LANE_CLAIMING && r != NULL)
+		claimed(l, r);
+	else if (l->state == LANE_COMPLETING)
+		completed(l, r);
+	/* a claim that failed with an SQL error: logged; the safety poll tries again */
+	if (l->state == LANE_CLAIMING && r == NULL)
+		w.want_claim = 0;
+	PQclear(r);
+	l->state = LANE_IDLE;
+}
+
+/* ---------------------------------------------------------------- finished sweeps */
+static void
+reap(void)
+{
+	struct zx_job *list = zx_pool_reap(w.pool);
+
+	while (list != NULL) {
+		struct zx_job *j = list;
+
+		list = j->next;
+		unhold(j);
+		zx_metrics_in_flight(-1);
+		zx_metrics_jobs_done(j->kind, j->outcome, 1, zx_mono_s() - j->t_start);
+		zx_job_free(j);
+		if (!w.stopping)
+			w.want_claim = 1;	/* a slot is free */
+	}
+}
+
+/* ---------------------------------------------------------------- shutdown */
+static void
+begin_shutdown(void)
+{
+	struct zx_job *queued;
+
+	if (!w.stopping) {
+		w.stopping = 1;
+		w.deadline = zx_mono_s() + w.cfg.shutdown_timeout;
+		zlog(ZX_INFO, "shutdown", "held_jobs=%zu timeout_s=%g", w.nheld, w.cfg.shutdown_timeout);
+		/* jobs no thread has started go back now */
+		for (queued = zx_pool_take_queued(w.pool); queued != NULL;) {
+			struct zx_job *j = queued;
+
+			queued = j->next;
+			release_job(j, "shutting down");
+			unhold(j);
+			zx_metrics_in_flight(-1);
+			zx_job_free(j);
+		}
+	} else if (got_stop > 1 && w.deadline > zx_mono_s()) {
+		zlog(ZX_INFO, "shutdown_now", "reason=%s", zx_q("second signal"));
+		w.deadline = zx_mono_s();
+	}
+}
+
+/* The deadline passed: give the running sweeps back; their threads' work is discarded. */
+static void
+release_held(void)
+{
+	for (size_t i = 0; i < w.nheld; i++) {
+		atomic_store(&w.held[i]->abandon, 1);
+		release_job(w.held[i], "shutdown timeout");
+	}
+}
+
+static int
+lanes_busy(void)
+{
+	for (int i = 0; i < w.nlanes; i++)
+		if (w.lanes[i].state != LANE_IDLE)
+			return 1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- the loop */
+static double
+earliest(double a, double b)
+{
+	if (a <= 0)
+		return b;
+	if (b <= 0)
+		return a;
+	return a < b ? a : b;
+}
+
+static void
+run(const sigset_t *wait_mask)
+{
+	struct pollfd fds[2 + MAX_LANES];
+	int lane_fd_of[2 + MAX_LANES];
+
+	for (;;) {
+		double now = zx_mono_s(), wake;
+		int nfds = 0, timeout_ms;
+
+		if (got_stop)
+			begin_shutdown();
+		if (w.paused && got_go) {
+			w.paused = 0;
+			w.want_claim = 1;
+			zlog(ZX_INFO, "go", "signal=SIGUSR1");
+		}
+		if (w.stopping) {
+			if (w.nheld == 0 && w.ndone == 0 && !lanes_busy())
+				break;
+			if (now >= w.deadline)
+				break;
+		}
+		control_connect();
+		if (!w.paused && w.control != NULL) {
+			if (now >= w.next_rescue)
+				rescue();
+			if (now >= w.next_heartbeat)
+				heartbeat();
+			if (now >= w.next_poll) {
+				w.want_claim = 1;
+				w.next_poll = now + w.cfg.poll_interval;
+			}
+			if (w.next_due > 0 && now >= w.next_due) {
+				w.want_claim = 1;
+				w.next_due = 0;
+			}
+		}
+		dispatch();
+
+		/* what to wait for, and until when */
+		if (control_up()) {
+			fds[nfds].fd = PQsocket(w.control);
+			fds[nfds].events = POLLIN;
+			lane_fd_of[nfds++] = -1;
+		}
+		fds[nfds].fd = zx_pool_fd(w.pool);
+		fds[nfds].events = POLLIN;
+		lane_fd_of[nfds++] = -2;
+		for (int i = 0; i < w.nlanes; i++)
+			if (w.lanes[i].conn != NULL) {
+				fds[nfds].fd = PQsocket(w.lanes[i].conn);
+				fds[nfds].events = POLLIN;
+				lane_fd_of[nfds++] = i;
+			}
+		wake = 0;
+		if (w.control == NULL)
+			wake = earliest(wake, w.control_retry_at);
+		else if (!w.paused) {
+			wake = earliest(wake, w.next_rescue);
+			wake = earliest(wake, w.nheld ? w.next_heartbeat : 0);
+			wake = earliest(wake, w.next_poll);
+			wake = earliest(wake, w.next_due);
+		}
+		for (int i = 0; i < w.nlanes; i++)
+			if (w.lanes[i].conn == NULL && (w.ndone > 0 || w.want_claim))
+				wake = earliest(wake, w.lanes[i].retry_at);
+		if (w.stopping)
+			wake = earliest(wake, w.deadline);
+		timeout_ms = wake <= 0 ? 1000 : (int)ceil(fmax(0, wake - zx_mono_s()) * 1000);
+		if (timeout_ms > 1000)
+			timeout_ms = 1000;
+
+		{
+			struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+
+			if (ppoll(fds, (nfds_t)nfds, &ts, wait_mask) < 0) {
+				if (errno != EINTR)
+					zlog(ZX_ERROR, "poll_failed", "error=%s", zx_q(strerror(errno)));
+				continue;
+			}
+		}
+		for (int k = 0; k < nfds; k++) {
+			if (fds[k].revents == 0)
+				continue;
+			if (lane_fd_of[k] == -2) {
+				reap();
+			} else if (lane_fd_of[k] == -1) {
+				PGnotify *nt;
+
+				if (w.control == NULL)
+					continue;
+				if (!PQconsumeInput(w.control)) {
+					control_up();
+					continue;
+				}
+				while ((nt = PQnotifies(w.control)) != NULL) {
+					if (queue_is_ours(nt->extra))
+						w.want_claim = 1;
+					PQfreemem(nt);
+				}
+				control_up();
+			} else if (w.lanes[lane_fd_of[k]].conn != NULL) {
+				struct lane *l = &w.lanes[lane_fd_of[k]];
+
+				if (l->state == LANE_IDLE) {
+					/* nothing expected: a closing connection or a notice */
+					if (!PQconsumeInput(l->conn) || zx_db_broken(l->conn))
+						lane_drop(l);
+				} else {
+					lane_input(l);
+				}
+			}
+		}
+		/* synchronous control calls may have read notifications already */
+		if (w.control != NULL) {
+			PGnotify *nt;
+
+			while ((nt = PQnotifies(w.control)) != NULL) {
+				if (queue_is_ours(nt->extra))
+					w.want_claim = 1;
+				PQfreemem(nt);
+			}
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sigaction sa;
+	sigset_t block, wait_mask;
+	int rc, abandoned = 0;
+
+	rc = zx_config_load(&w.cfg, argc, argv);
+	if (rc != 0) {
+		zx_config_free(&w.cfg);
+		return rc > 0 ? 0 : 2;
+	}
+	zx_log_threshold = w.cfg.log_level;
+	if (zx_db_check_url(w.cfg.database_url) < 0)
+		return 2;
+	zx_config_log(&w.cfg);
+	w.queues_array = make_queues_array(w.cfg.queues);
+	w.nlanes = w.cfg.claim_connections;
+	w.paused = w.cfg.paused;
+	if (zx_artifact_init(w.cfg.artifact_dir) != ZX_OK || zx_webhook_init() != ZX_OK)
+		return 1;
+	if (w.cfg.latency_file[0] != '\0' && (w.latency = fopen(w.cfg.latency_file, "a")) == NULL) {
+		zlog(ZX_ERROR, "latency_file_failed", "path=%s error=%s", zx_q(w.cfg.latency_file),
+		    zx_q(strerror(errno)));
+		return 1;
+	}
+
+	/* signals: blocked everywhere (threads inherit the mask), delivered only inside ppoll */
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_go;
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
+	sigdelset(&wait_mask, SIGTERM);
+	sigdelset(&wait_mask, SIGINT);
+	sigdelset(&wait_mask, SIGUSR1);
+
+	if (zx_metrics_start(w.cfg.metrics_port, w.cfg.worker_id) != ZX_OK)
+		return 1;
+	if ((w.pool = zx_pool_start(&w.cfg, w.cfg.concurrency)) == NULL)
+		return 1;
+	for (int i = 0; i < w.nlanes; i++)
+		w.lanes[i].backoff = BACKOFF_MIN;
+	w.control_backoff = BACKOFF_MIN;
+	w.next_poll = zx_mono_s() + w.cfg.poll_interval;
+
+	/* connect before announcing readiness (benchmarks start the clock after "ready") */
+	while (w.control == NULL && !got_stop) {
+		struct timespec ts = {0, 100 * 1000000L};
+
+		control_connect();
+		if (w.control == NULL)
+			pselect(0, NULL, NULL, NULL, &ts, &wait_mask);
+	}
+	for (int i = 0; i < w.nlanes && !got_stop; i++)
+		lane_ready(&w.lanes[i]);
+	zlog(ZX_INFO, "ready", "worker_id=%s concurrency=%d claim_connections=%d paused=%d",
+	    zx_q(w.cfg.worker_id), w.cfg.concurrency, w.nlanes, w.paused);
+	if (!w.paused)
+		w.want_claim = 1;
+
+	run(&wait_mask);
+
+	if (w.nheld > 0) {
+		release_held();
+		abandoned = 1;
+	}
+	zlog(ZX_INFO, "stopped", "released_running_jobs=%zu", abandoned ? w.nheld : (size_t)0);
+	if (w.latency != NULL)
+		fclose(w.latency);
+	if (abandoned) {
+		/* sweep threads are still computing: leave without waiting for them */
+		zx_pool_stop(w.pool, 0);
+		_exit(0);
+	}
+	zx_pool_stop(w.pool, 1);
+	for (int i = 0; i < w.nlanes; i++) {
+		if (w.lanes[i].pending != NULL)
+			PQclear(w.lanes[i].pending);
+		free_ids(w.lanes[i].ids, w.lanes[i].nids);
+		PQfinish(w.lanes[i].conn);
+	}
+	PQfinish(w.control);
+	free_ids(w.done, w.ndone);
+	free(w.held);
+	free(w.queues_array);
+	zx_metrics_stop();
+	zx_webhook_cleanup();
+	zx_config_free(&w.cfg);
+	return 0;
+}

@@ -1,0 +1,295 @@
+/*
+ * metrics.c — counters, the histogram, their Prometheus text, and the HTTP server.
+ *
+ * Locking: one mutex guards every value; rendering copies them under it.  The HTTP server runs
+ * in libmicrohttpd's own thread and only renders.
+ */
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "log.h"
+#include "metrics.h"
+
+static const double buckets[] = {1, 5, 15, 30, 60, 300, 600, 1800};
+#define NBUCKETS ZX_ARRAY_LEN(buckets)
+
+static const char *const kind_labels[ZX_KIND_COUNT] = {"noop", "trading-sweep", "unknown"};
+static const char *const status_labels[ZX_ST_COUNT] = {
+	"completed", "failed", "retried", "released", "lost"
+};
+
+struct values {
+	double processed[ZX_KIND_COUNT][ZX_ST_COUNT];
+	double bucket[ZX_KIND_COUNT][NBUCKETS];	/* not cumulative; summed when rendered */
+	double dur_count[ZX_KIND_COUNT];
+	double dur_sum[ZX_KIND_COUNT];
+	double bar_combinations, engine_seconds;
+	long in_flight;
+	double claims, claimed_jobs, rescued, reconnects;
+	int db_connected;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct values v;
+static struct MHD_Daemon *daemon_;
+static char *worker_label;
+
+const char *
+zx_kind_label(enum zx_job_kind k)
+{
+	return k < ZX_KIND_COUNT ? kind_labels[k] : "unknown";
+}
+
+void
+zx_metrics_jobs_done(enum zx_job_kind k, enum zx_job_status st, size_t n, double seconds)
+{
+	size_t b = 0;
+
+	if (n == 0)
+		return;
+	while (b < NBUCKETS && seconds > buckets[b])
+		b++;
+	pthread_mutex_lock(&mu);
+	v.processed[k][st] += (double)n;
+	if (st == ZX_ST_COMPLETED || st == ZX_ST_FAILED || st == ZX_ST_RETRIED) {
+		if (b < NBUCKETS)
+			v.bucket[k][b] += (double)n;
+		v.dur_count[k] += (double)n;
+		v.dur_sum[k] += seconds * (double)n;
+	}
+	pthread_mutex_unlock(&mu);
+}
+
+void
+zx_metrics_engine(double bar_combinations, double seconds)
+{
+	pthread_mutex_lock(&mu);
+	v.bar_combinations += bar_combinations;
+	v.engine_seconds += seconds;
+	pthread_mutex_unlock(&mu);
+}
+
+void
+zx_metrics_in_flight(long delta)
+{
+	pthread_mutex_lock(&mu);
+	v.in_flight += delta;
+	pthread_mutex_unlock(&mu);
+}
+
+void
+zx_metrics_claim(size_t jobs)
+{
+	pthread_mutex_lock(&mu);
+	v.claims += 1;
+	v.claimed_jobs += (double)jobs;
+	pthread_mutex_unlock(&mu);
+}
+
+void
+zx_metrics_rescued(long jobs)
+{
+	pthread_mutex_lock(&mu);
+	v.rescued += (double)jobs;
+	pthread_mutex_unlock(&mu);
+}
+
+void
+zx_metrics_reconnect(void)
+{
+	pthread_mutex_lock(&mu);
+	v.reconnects += 1;
+	pthread_mutex_unlock(&mu);
+}
+
+void
+zx_metrics_db_connected(int up)
+{
+	pthread_mutex_lock(&mu);
+	v.db_connected = up;
+	pthread_mutex_unlock(&mu);
+}
+
+/* The one place metric families are formatted: HELP and TYPE, then the samples. */
+static void
+family(struct zx_buf *b, const char *name, const char *type, const char *help)
+{
+	zx_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+sample(struct zx_buf *b, const char *name, const char *labels, double value)
+{
+	zx_buf_printf(b, "%s%s%s%s %.17g\n", name, labels ? "{" : "", labels ? labels : "",
+	    labels ? "}" : "", value);
+}
+
+char *
+zx_metrics_render(void)
+{
+	struct values s;
+	struct zx_buf b;
+	char lab[160];
+
+	pthread_mutex_lock(&mu);
+	s = v;
+	pthread_mutex_unlock(&mu);
+	zx_buf_init(&b);
+
+	family(&b, "pipeline_jobs_processed_total", "counter",
+	    "Jobs this worker finished, by job type and outcome.");
+	for (int k = 0; k < ZX_KIND_COUNT; k++)
+		for (int st = 0; st < ZX_ST_COUNT; st++) {
+			snprintf(lab, sizeof(lab), "job_type=\"%s\",status=\"%s\"", kind_labels[k],
+			    status_labels[st]);
+			sample(&b, "pipeline_jobs_processed_total", lab, s.processed[k][st]);
+		}
+
+	family(&b, "pipeline_job_duration_seconds", "histogram",
+	    "Time from a job's start on this worker to its completion or failure.");
+	for (int k = 0; k < ZX_KIND_COUNT; k++) {
+		double cum = 0;
+
+		for (size_t i = 0; i < NBUCKETS; i++) {
+			cum += s.bucket[k][i];
+			snprintf(lab, sizeof(lab), "job_type=\"%s\",le=\"%g\"", kind_labels[k], buckets[i]);
+			sample(&b, "pipeline_job_duration_seconds_bucket", lab, cum);
+		}
+		snprintf(lab, sizeof(lab), "job_type=\"%s\",le=\"+Inf\"", kind_labels[k]);
+		sample(&b, "pipeline_job_duration_seconds_bucket", lab, s.dur_count[k]);
+		snprintf(lab, sizeof(lab), "job_type=\"%s\"", kind_labels[k]);
+		sample(&b, "pipeline_job_duration_seconds_sum", lab, s.dur_sum[k]);
+		sample(&b, "pipeline_job_duration_seconds_count", lab, s.dur_count[k]);
+	}
+
+	family(&b, "zixly_engine_bar_combinations_total", "counter",
+	    "Bars times parameter combinations backtested by the sweep engine.");
+	sample(&b, "zixly_engine_bar_combinations_total", NULL, s.bar_combinations);
+	family(&b, "zixly_engine_seconds_total", "counter",
+	    "Wall-clock seconds spent in the sweep engine.");
+	sample(&b, "zixly_engine_seconds_total", NULL, s.engine_seconds);
+	family(&b, "zixly_worker_jobs_in_flight", "gauge",
+	    "Jobs claimed by this worker and not yet finished.");
+	sample(&b, "zixly_worker_jobs_in_flight", NULL, (double)s.in_flight);
+	family(&b, "zixly_worker_claims_total", "counter", "zixly_claim calls made.");
+	sample(&b, "zixly_worker_claims_total", NULL, s.claims);
+	family(&b, "zixly_worker_claimed_jobs_total", "counter", "Jobs returned by zixly_claim.");
+	sample(&b, "zixly_worker_claimed_jobs_total", NULL, s.claimed_jobs);
+	family(&b, "zixly_worker_rescued_jobs_total", "counter",
+	    "Jobs of lost workers put back by this worker's zixly_rescue calls.");
+	sample(&b, "zixly_worker_rescued_jobs_total", NULL, s.rescued);
+	family(&b, "zixly_worker_db_reconnects_total", "counter",
+	    "Times the control connection was re-established.");
+	sample(&b, "zixly_worker_db_reconnects_total", NULL, s.reconnects);
+	family(&b, "zixly_worker_db_connected", "gauge",
+	    "1 when the control connection to the database is up.");
+	sample(&b, "zixly_worker_db_connected", NULL, s.db_connected);
+	family(&b, "zixly_worker_info", "gauge", "Constant 1, labelled with the worker id.");
+	zx_buf_puts(&b, "zixly_worker_info{worker_id=\"");
+	for (const char *c = worker_label ? worker_label : ""; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			zx_buf_append(&b, "\\", 1);
+		if (*c == '\n')
+			zx_buf_puts(&b, "\\n");
+		else
+			zx_buf_append(&b, c, 1);
+	}
+	zx_buf_puts(&b, "\"} 1\n");
+	return b.data;
+}
+
+static enum MHD_Result
+reply(struct MHD_Connection *conn, unsigned status, const char *type, char *body)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body,
+	    MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result rc;
+
+	if (r == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	rc = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size, void **state)
+{
+	(void)cls;
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	(void)state;
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+		    xstrdup("method not allowed\n"));
+	if (strcmp(url, "/metrics") == 0)
+		return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+		    zx_metrics_render());
+	if (strcmp(url, "/health") == 0) {
+		int up;
+
+		pthread_mutex_lock(&mu);
+		up = v.db_connected;
+		pthread_mutex_unlock(&mu);
+		return reply(conn, up ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "application/json",
+		    xasprintf("{\"status\":\"%s\",\"database_connected\":%s}\n",
+		    up ? "healthy" : "unhealthy", up ? "true" : "false"));
+	}
+	return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", xstrdup("not found\n"));
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	zlog(ZX_WARN, "metrics_http", "error=%s", zx_q(msg));
+}
+
+int
+zx_metrics_start(int port, const char *worker_id)
+{
+	free(worker_label);
+	worker_label = xstrdup(worker_id);
+	if (port == 0)
+		return ZX_OK;
+	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+	    (uint16_t)port, NULL, NULL, handle, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+	    MHD_OPTION_END);
+	if (daemon_ == NULL) {
+		zlog(ZX_ERROR, "metrics_start_failed", "port=%d error=%s", port,
+		    zx_q("cannot listen (port in use?)"));
+		return ZX_ERR;
+	}
+	zlog(ZX_INFO, "metrics_listening", "port=%d paths=/metrics,/health", port);
+	return ZX_OK;
+}
+
+void
+zx_metrics_stop(void)
+{
+	if (daemon_ != NULL)
+		MHD_stop_daemon(daemon_);
+	daemon_ = NULL;
+	free(worker_label);
+	worker_label = NULL;
+}

@@ -1,0 +1,43 @@
+/*
+ * metrics.h — what this worker has done, as Prometheus text on GET /metrics (libmicrohttpd,
+ * its own thread), plus GET /health.  Every update takes one mutex; the noop path updates once
+ * per batch.
+ *
+ *   pipeline_jobs_processed_total{job_type,status}   status: completed, failed, retried,
+ *                                                     released, lost
+ *   pipeline_job_duration_seconds{job_type}          histogram, buckets 1 5 15 30 60 300 600 1800
+ *   zixly_engine_bar_combinations_total              bars x combinations backtested
+ *   zixly_engine_seconds_total                       wall time in the engine
+ *   zixly_worker_jobs_in_flight                      claimed and not yet finished
+ *   zixly_worker_claims_total, zixly_worker_claimed_jobs_total, zixly_worker_rescued_jobs_total,
+ *   zixly_worker_db_reconnects_total, zixly_worker_db_connected, zixly_worker_info{worker_id}
+ */
+#ifndef ZX_METRICS_H
+#define ZX_METRICS_H
+
+#include <stddef.h>
+
+enum zx_job_kind { ZX_KIND_NOOP, ZX_KIND_SWEEP, ZX_KIND_UNKNOWN, ZX_KIND_COUNT };
+enum zx_job_status {
+	ZX_ST_COMPLETED, ZX_ST_FAILED, ZX_ST_RETRIED, ZX_ST_RELEASED, ZX_ST_LOST, ZX_ST_COUNT
+};
+
+const char *zx_kind_label(enum zx_job_kind k);
+
+/* Starts the HTTP server on port (all IPv4 interfaces); port 0 = none.  0 or -1 (logged). */
+int zx_metrics_start(int port, const char *worker_id);
+void zx_metrics_stop(void);
+
+/* n jobs of one kind ended with status, each having taken seconds. */
+void zx_metrics_jobs_done(enum zx_job_kind k, enum zx_job_status st, size_t n, double seconds);
+void zx_metrics_engine(double bar_combinations, double seconds);
+void zx_metrics_in_flight(long delta);
+void zx_metrics_claim(size_t jobs);
+void zx_metrics_rescued(long jobs);
+void zx_metrics_reconnect(void);
+void zx_metrics_db_connected(int up);
+
+/* The exposition text (also used by tests through GET /metrics); caller frees. */
+char *zx_metrics_render(void);
+
+#endif /* ZX_METRICS_H */

@@ -1,0 +1,591 @@
+/*
+ * sweep_job.c — the trading-sweep job, run on a pool thread with the thread's own connection:
+ *
+ *   1. read the ticker's closes from zixly.prices (ascending ts); none: fail, not retryable
+ *   2. run the engine over the grid (worker/engine/sweep.h)
+ *   3. write the full grid to the artifact store (<job id>.csv)
+ *   4. in ONE transaction: delete any rows of this job (an earlier attempt's), insert the top 10
+ *      ranked combinations, zixly_complete with the summary in result and the figures in
+ *      metrics.  A retried or rescued job therefore never leaves two sets of rows, and a job
+ *      that is no longer ours (rescued, cancelled) fails the complete and rolls back.
+ *   5. POST the completion callback if the job has a webhook_url (best effort).
+ *
+ * The parameters were validated by the extension at enqueue; what the engine still rejects
+ * (say, a grid longer than the series) fails the job without retry, with the engine's reason.
+ * A lost connection is retried with backoff, step by step, until the job is abandoned.
+ */
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../engine/sweep.h"
+#include "artifact.h"
+#include "common.h"
+#include "db.h"
+#include "job.h"
+#include "log.h"
+#include "metrics.h"
+#include "webhook.h"
+
+#define TOP_N 10
+#define CURVE_POINTS 1000
+#define ERRLEN 512
+
+struct sweep_req {
+	char *ticker;
+	char *webhook_url;		/* NULL when none */
+	struct zx_sweep_params p;
+};
+
+struct prices {
+	size_t n;
+	double *close;
+	char **date;
+};
+
+/* ---------------------------------------------------------------- parameters */
+static int
+get_int(struct json_object *o, const char *key, int *out, char *err)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;		/* optional: keep the default */
+	if (!json_object_is_type(v, json_type_int)) {
+		snprintf(err, ERRLEN, "parameter %s must be an integer", key);
+		return -1;
+	}
+	*out = json_object_get_int(v);
+	return 0;
+}
+
+static int
+get_number(struct json_object *o, const char *key, double *out, char *err)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)) {
+		snprintf(err, ERRLEN, "parameter %s must be a number", key);
+		return -1;
+	}
+	*out = json_object_get_double(v);
+	return 0;
+}
+
+static int
+get_range(struct json_object *o, const char *key, int *lo, int *hi, char *err)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array) ||
+	    json_object_array_length(v) != 2 ||
+	    !json_object_is_type(json_object_array_get_idx(v, 0), json_type_int) ||
+	    !json_object_is_type(json_object_array_get_idx(v, 1), json_type_int)) {
+		snprintf(err, ERRLEN, "parameter %s must be [from, to]", key);
+		return -1;
+	}
+	*lo = json_object_get_int(json_object_array_get_idx(v, 0));
+	*hi = json_object_get_int(json_object_array_get_idx(v, 1));
+	return 0;
+}
+
+static const char *
+get_string(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int
+parse_request(const char *json, struct sweep_req *req, int threads, char *err)
+{
+	struct json_object *o = json_tokener_parse(json);
+	const char *s;
+	int rc = -1;
+
+	memset(req, 0, sizeof(*req));
+	zx_sweep_params_init(&req->p);
+	req->p.threads = threads;
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		snprintf(err, ERRLEN, "parameters are not a JSON object");
+		goto out;
+	}
+	if ((s = get_string(o, "ticker")) == NULL || s[0] == '\0') {
+		snprintf(err, ERRLEN, "parameter ticker is required");
+		goto out;
+	}
+	req->ticker = xstrdup(s);
+	if ((s = get_string(o, "strategy_type")) == NULL ||
+	    zx_strategy_parse(s, &req->p.strategy) < 0) {
+		snprintf(err, ERRLEN, "parameter strategy_type must be SMA, EMA or MACD");
+		goto out;
+	}
+	if ((s = get_string(o, "objective")) != NULL && zx_objective_parse(s, &req->p.objective) < 0) {
+		snprintf(err, ERRLEN, "unknown objective \"%s\"", s);
+		goto out;
+	}
+	if (get_range(o, "fast_range", &req->p.fast_lo, &req->p.fast_hi, err) < 0 ||
+	    get_range(o, "slow_range", &req->p.slow_lo, &req->p.slow_hi, err) < 0 ||
+	    get_int(o, "step", &req->p.step, err) < 0 ||
+	    get_int(o, "min_trades", &req->p.min_trades, err) < 0 ||
+	    get_int(o, "signal_period", &req->p.signal_period, err) < 0 ||
+	    get_number(o, "fee_bps", &req->p.fee_bps, err) < 0 ||
+	    get_number(o, "periods_per_year", &req->p.periods_per_year, err) < 0)
+		goto out;
+	if ((s = get_string(o, "webhook_url")) != NULL && s[0] != '\0')
+		req->webhook_url = xstrdup(s);
+	rc = 0;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+static void
+free_request(struct sweep_req *req)
+{
+	free(req->ticker);
+	free(req->webhook_url);
+}
+
+/* ---------------------------------------------------------------- database steps */
+/* Result of one database step. */
+enum step { STEP_OK, STEP_SQL_ERROR, STEP_BROKEN, STEP_LOST };
+
+static void
+sleep_s(double s)
+{
+	struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Runs step(conn, arg) until it is done: on a lost connection, reconnects with backoff (0.1 s
+ * doubling up to 5 s) and runs it again, as long as the job is not abandoned or lost.
+ */
+static enum step
+with_db(const struct zx_config *cfg, PGconn **conn, struct zx_job *job,
+    enum step (*step)(PGconn *, void *), void *arg)
+{
+	double backoff = 0.1;
+
+	for (;;) {
+		enum step rc;
+
+		if (atomic_load(&job->abandon) || atomic_load(&job->lost))
+			return STEP_LOST;
+		if (*conn == NULL)
+			*conn = zx_db_connect(cfg->database_url, ZX_DB_SWEEP);
+		if (*conn != NULL) {
+			rc = step(*conn, arg);
+			if (rc != STEP_BROKEN && !(rc == STEP_SQL_ERROR && zx_db_broken(*conn)))
+				return rc;
+			PQfinish(*conn);
+			*conn = NULL;
+		}
+		zlog(ZX_WARN, "db_retry", "job_id=%s retry_in_s=%.1f", job->id, backoff);
+		sleep_s(backoff);
+		backoff = backoff * 2 > 5 ? 5 : backoff * 2;
+	}
+}
+
+struct load_arg {
+	const char *ticker;
+	struct prices *px;
+};
+
+static enum step
+load_prices(PGconn *c, void *arg)
+{
+	struct load_arg *a = arg;
+	const char *v[1] = {a->ticker};
+	PGresult *r = zx_db_exec(c, "prices", 1, v, PGRES_TUPLES_OK, "load prices");
+	size_t n;
+
+	if (r == NULL)
+		return zx_db_broken(c) ? STEP_BROKEN : STEP_SQL_ERROR;
+	n = (size_t)PQntuples(r);
+	a->px->n = n;
+	a->px->close = xmalloc((n ? n : 1) * sizeof(double));
+	a->px->date = xmalloc((n ? n : 1) * sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		a->px->date[i] = xstrdup(PQgetvalue(r, (int)i, 0));
+		a->px->close[i] = strtod(PQgetvalue(r, (int)i, 1), NULL);
+	}
+	PQclear(r);
+	return STEP_OK;
+}
+
+static void
+free_prices(struct prices *px)
+{
+	for (size_t i = 0; i < px->n; i++)
+		free(px->date[i]);
+	free(px->date);
+	free(px->close);
+	memset(px, 0, sizeof(*px));
+}
+
+struct fail_arg {
+	const struct zx_config *cfg;
+	struct zx_job *job;
+	const char *error;
+	int retryable;
+	int requeued;
+};
+
+static enum step
+fail_step(PGconn *c, void *arg)
+{
+	struct fail_arg *a = arg;
+
+	if (zx_db_fail(c, a->job->id, a->cfg->worker_id, a->error, a->retryable, &a->requeued) < 0)
+		return zx_db_broken(c) ? STEP_BROKEN : STEP_LOST;
+	return STEP_OK;
+}
+
+/* Fails the job and sets its outcome (retried, failed, or lost when it is no longer ours). */
+static void
+fail_job(const struct zx_config *cfg, PGconn **conn, struct zx_job *job, const char *error,
+    int retryable)
+{
+	struct fail_arg a = {cfg, job, error, retryable, 0};
+	enum step rc = with_db(cfg, conn, job, fail_step, &a);
+	double secs = zx_mono_s() - job->t_start;
+
+	if (rc != STEP_OK)
+		job->outcome = atomic_load(&job->abandon) ? ZX_ST_RELEASED : ZX_ST_LOST;
+	else
+		job->outcome = a.requeued ? ZX_ST_RETRIED : ZX_ST_FAILED;
+	zlog(ZX_WARN, "job_failed", "job_id=%s job_type=trading-sweep status=%s attempt=%d"
+	    " retryable=%d duration_ms=%.1f error=%s", job->id,
+	    rc != STEP_OK ? "lost" : a.requeued ? "retry" : "failed", job->attempts, retryable,
+	    secs * 1e3, zx_q(error));
+}
+
+struct new_id_arg {
+	char id[64];
+};
+
+static enum step
+new_id_step(PGconn *c, void *arg)
+{
+	struct new_id_arg *a = arg;
+	PGresult *r = zx_db_exec(c, "new_id", 0, NULL, PGRES_TUPLES_OK, "zixly_new_id");
+
+	if (r == NULL)
+		return zx_db_broken(c) ? STEP_BROKEN : STEP_SQL_ERROR;
+	snprintf(a->id, sizeof(a->id), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return STEP_OK;
+}
+
+struct store_arg {
+	const struct zx_config *cfg;
+	struct zx_job *job;
+	const char *run_id, *ticker, *strategy, *signal, *rows, *result, *metrics;
+	char error[ERRLEN];
+};
+
+/* Is this failed zixly_complete "the job is not ours any more" (state, or gone)? */
+static int
+not_ours(PGresult *r)
+{
+	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	return st != NULL && (strcmp(st, "55000") == 0 || strcmp(st, "02000") == 0 ||
+	    strcmp(st, "P0002") == 0);
+}
+
+static enum step
+store_step(PGconn *c, void *arg)
+{
+	struct store_arg *a = arg;
+	const char *del[1] = {a->job->id};
+	const char *ins[7] = {a->job->id, a->job->tenant_id, a->run_id, a->ticker, a->strategy,
+	    a->signal, a->rows};
+	const char *done[4] = {a->job->id, a->cfg->worker_id, a->result, a->metrics};
+	PGresult *r;
+
+	if (zx_db_command(c, "BEGIN") < 0)
+		return zx_db_broken(c) ? STEP_BROKEN : STEP_SQL_ERROR;
+	if ((r = zx_db_exec(c, "delete_results", 1, del, PGRES_COMMAND_OK, "delete results")) == NULL)
+		goto failed;
+	PQclear(r);
+	if ((r = zx_db_exec(c, "insert_results", 7, ins, PGRES_COMMAND_OK, "insert results")) == NULL)
+		goto failed;
+	PQclear(r);
+	r = PQexecPrepared(c, "complete", 4, done, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		int lost = not_ours(r);
+
+		snprintf(a->error, sizeof(a->error), "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		if (zx_db_broken(c))
+			return STEP_BROKEN;
+		zx_db_command(c, "ROLLBACK");
+		if (lost) {
+			zlog(ZX_WARN, "job_lost", "job_id=%s reason=%s", a->job->id, zx_q(a->error));
+			return STEP_LOST;
+		}
+		zlog(ZX_ERROR, "db_error", "call=zixly_complete job_id=%s error=%s", a->job->id,
+		    zx_q(a->error));
+		return STEP_SQL_ERROR;
+	}
+	PQclear(r);
+	if (zx_db_command(c, "COMMIT") < 0)
+		return zx_db_broken(c) ? STEP_BROKEN : STEP_SQL_ERROR;
+	return STEP_OK;
+failed:
+	if (zx_db_broken(c))
+		return STEP_BROKEN;
+	snprintf(a->error, sizeof(a->error), "%s", PQerrorMessage(c));
+	zx_db_command(c, "ROLLBACK");
+	return STEP_SQL_ERROR;
+}
+
+/* ---------------------------------------------------------------- JSON */
+/* A double that round-trips (17 significant digits), or with fewer digits for plots. */
+static struct json_object *
+jnum(double v, int digits)
+{
+	char buf[40];
+
+	if (!isfinite(v))
+		return NULL;
+	snprintf(buf, sizeof(buf), "%.*g", digits, v);
+	return json_object_new_double_s(v, buf);
+}
+
+static struct json_object *
+combo_json(const struct zx_combo_result *c)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "fast", json_object_new_int(c->fast));
+	json_object_object_add(o, "slow", json_object_new_int(c->slow));
+	json_object_object_add(o, "rank", json_object_new_int(c->rank));
+	json_object_object_add(o, "score", jnum(c->score, 17));
+	json_object_object_add(o, "sharpe_ratio", jnum(c->sharpe_ratio, 17));
+	json_object_object_add(o, "total_return_pct", jnum(c->total_return_pct, 17));
+	json_object_object_add(o, "max_drawdown_pct", jnum(c->max_drawdown_pct, 17));
+	json_object_object_add(o, "total_trades", json_object_new_int64(c->total_trades));
+	json_object_object_add(o, "sortino_ratio", jnum(c->sortino_ratio, 17));
+	json_object_object_add(o, "win_rate_pct", jnum(c->win_rate_pct, 17));
+	json_object_object_add(o, "profit_factor", jnum(c->profit_factor, 17));
+	json_object_object_add(o, "exposure_pct", jnum(c->exposure_pct, 17));
+	return o;
+}
+
+static char *
+json_text(struct json_object *o)
+{
+	char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+
+	json_object_put(o);
+	return s;
+}
+
+/* {"index":[...], "dates":[...], "strategy":[...], "buy_and_hold":[...]} of the best combination. */
+static struct json_object *
+equity_json(const struct prices *px, const struct zx_sweep_params *p, const struct zx_combo_result *best,
+    char *err)
+{
+	double eq[CURVE_POINTS], bh[CURVE_POINTS];
+	size_t idx[CURVE_POINTS], n = 0;
+	struct json_object *o, *ai, *ad, *as, *ab;
+
+	if (zx_equity_curve(px->close, px->n, p, best->fast, best->slow, eq, bh, idx, CURVE_POINTS,
+	    &n, err, ERRLEN) < 0)
+		return NULL;
+	o = json_object_new_object();
+	ai = json_object_new_array_ext((int)n);
+	ad = json_object_new_array_ext((int)n);
+	as = json_object_new_array_ext((int)n);
+	ab = json_object_new_array_ext((int)n);
+	for (size_t k = 0; k < n; k++) {
+		json_object_array_add(ai, json_object_new_int64((int64_t)idx[k]));
+		json_object_array_add(ad, json_object_new_string(px->date[idx[k]]));
+		json_object_array_add(as, jnum(eq[k], 10));
+		json_object_array_add(ab, jnum(bh[k], 10));
+	}
+	json_object_object_add(o, "index", ai);
+	json_object_object_add(o, "dates", ad);
+	json_object_object_add(o, "strategy", as);
+	json_object_object_add(o, "buy_and_hold", ab);
+	json_object_object_add(o, "combination", json_object_new_string("best"));
+	return o;
+}
+
+/* ---------------------------------------------------------------- the job */
+void
+zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
+{
+	struct sweep_req req;
+	struct prices px = {0};
+	struct zx_sweep_result res = {0};
+	struct load_arg la;
+	struct new_id_arg run;
+	struct store_arg sa;
+	struct json_object *result, *metrics, *rows, *artifact, *curve = NULL;
+	const struct zx_combo_result *best = NULL;
+	char err[ERRLEN], path[4096], signal_s[16];
+	char *rows_s = NULL, *result_s = NULL, *metrics_s = NULL;
+	double t_loaded, t_engine, engine_s, bar_combos;
+	size_t n_combos = 0;
+	long bytes = 0;
+	enum step rc;
+
+	job->t_start = zx_mono_s();
+	zlog(ZX_INFO, "job_started", "job_id=%s job_type=trading-sweep attempt=%d/%d",
+	    job->id, job->attempts, job->max_attempts);
+	if (parse_request(job->params, &req, cfg->threads, err) < 0) {
+		fail_job(cfg, conn, job, err, 0);
+		free_request(&req);
+		return;
+	}
+	la.ticker = req.ticker;
+	la.px = &px;
+	if ((rc = with_db(cfg, conn, job, load_prices, &la)) != STEP_OK) {
+		if (rc == STEP_LOST)
+			job->outcome = atomic_load(&job->abandon) ? ZX_ST_RELEASED : ZX_ST_LOST;
+		else
+			fail_job(cfg, conn, job, "cannot read prices (database error)", 1);
+		goto out;
+	}
+	t_loaded = zx_mono_s();
+	if (px.n == 0) {
+		snprintf(err, sizeof(err), "no prices for ticker \"%s\" in zixly.prices", req.ticker);
+		fail_job(cfg, conn, job, err, 0);
+		goto out;
+	}
+	if (zx_sweep_params_check(&req.p, px.n, &n_combos, err, sizeof(err)) < 0 ||
+	    zx_sweep_run(px.close, px.n, &req.p, &res, err, sizeof(err)) < 0) {
+		char msg[ERRLEN + 64];
+
+		snprintf(msg, sizeof(msg), "ticker \"%s\" (%zu bars): %s", req.ticker, px.n, err);
+		fail_job(cfg, conn, job, msg, 0);
+		goto out;
+	}
+	t_engine = zx_mono_s();
+	engine_s = t_engine - t_loaded;
+	bar_combos = (double)px.n * (double)res.n_combos;
+	zx_metrics_engine(bar_combos, engine_s);
+	if (res.n_ranked > 0)
+		best = &res.combos[res.ranking[0]];
+	if (zx_artifact_write_grid(cfg->artifact_dir, job->id, &res, path, sizeof(path), &bytes, err,
+	    sizeof(err)) < 0) {
+		fail_job(cfg, conn, job, err, 1);	/* another worker may have a usable store */
+		goto out;
+	}
+	if (best != NULL && (curve = equity_json(&px, &req.p, best, err)) == NULL)
+		zlog(ZX_WARN, "equity_curve_failed", "job_id=%s error=%s", job->id, zx_q(err));
+	if (with_db(cfg, conn, job, new_id_step, &run) != STEP_OK) {
+		json_object_put(curve);
+		job->outcome = atomic_load(&job->abandon) ? ZX_ST_RELEASED : ZX_ST_LOST;
+		goto out;
+	}
+
+	/* the top ranked rows, the result and the metrics */
+	rows = json_object_new_array();
+	for (size_t k = 0; k < res.n_ranked && k < TOP_N; k++)
+		json_object_array_add(rows, combo_json(&res.combos[res.ranking[k]]));
+	rows_s = json_text(rows);
+
+	result = json_object_new_object();
+	json_object_object_add(result, "sweep_run_id", json_object_new_string(run.id));
+	json_object_object_add(result, "ticker", json_object_new_string(req.ticker));
+	json_object_object_add(result, "strategy_type",
+	    json_object_new_string(zx_strategy_name(req.p.strategy)));
+	json_object_object_add(result, "objective",
+	    json_object_new_string(zx_objective_name(req.p.objective)));
+	json_object_object_add(result, "bars", json_object_new_int64((int64_t)px.n));
+	json_object_object_add(result, "first_date", json_object_new_string(px.date[0]));
+	json_object_object_add(result, "last_date", json_object_new_string(px.date[px.n - 1]));
+	json_object_object_add(result, "combinations", json_object_new_int64((int64_t)res.n_combos));
+	json_object_object_add(result, "ranked", json_object_new_int64((int64_t)res.n_ranked));
+	json_object_object_add(result, "best", best ? combo_json(best) : NULL);
+	json_object_object_add(result, "duration_seconds", jnum(zx_mono_s() - job->t_start, 6));
+	artifact = json_object_new_object();
+	json_object_object_add(artifact, "store", json_object_new_string("file"));
+	json_object_object_add(artifact, "path", json_object_new_string(path));
+	json_object_object_add(artifact, "format", json_object_new_string("csv"));
+	json_object_object_add(artifact, "rows", json_object_new_int64((int64_t)res.n_combos));
+	json_object_object_add(artifact, "bytes", json_object_new_int64(bytes));
+	json_object_object_add(result, "artifact", artifact);
+	json_object_object_add(result, "equity_curve", curve);
+	json_object_object_add(result, "worker_id", json_object_new_string(cfg->worker_id));
+	result_s = json_text(result);
+
+	metrics = json_object_new_object();
+	json_object_object_add(metrics, "duration_seconds", jnum(zx_mono_s() - job->t_start, 6));
+	json_object_object_add(metrics, "load_seconds", jnum(t_loaded - job->t_start, 6));
+	json_object_object_add(metrics, "engine_seconds", jnum(engine_s, 6));
+	json_object_object_add(metrics, "bars", json_object_new_int64((int64_t)px.n));
+	json_object_object_add(metrics, "combinations", json_object_new_int64((int64_t)res.n_combos));
+	json_object_object_add(metrics, "bar_combinations", jnum(bar_combos, 17));
+	json_object_object_add(metrics, "ns_per_bar_combination",
+	    jnum(bar_combos > 0 ? engine_s * 1e9 / bar_combos : 0, 6));
+	json_object_object_add(metrics, "engine_threads", json_object_new_int(req.p.threads));
+	metrics_s = json_text(metrics);
+
+	snprintf(signal_s, sizeof(signal_s), "%d", req.p.signal_period);
+	memset(&sa, 0, sizeof(sa));
+	sa.cfg = cfg;
+	sa.job = job;
+	sa.run_id = run.id;
+	sa.ticker = req.ticker;
+	sa.strategy = zx_strategy_name(req.p.strategy);
+	sa.signal = req.p.strategy == ZX_STRATEGY_MACD ? signal_s : NULL;
+	sa.rows = rows_s;
+	sa.result = result_s;
+	sa.metrics = metrics_s;
+	rc = with_db(cfg, conn, job, store_step, &sa);
+	if (rc == STEP_SQL_ERROR) {
+		fail_job(cfg, conn, job, sa.error, 1);
+		goto out;
+	}
+	if (rc == STEP_LOST) {
+		job->outcome = atomic_load(&job->abandon) ? ZX_ST_RELEASED : ZX_ST_LOST;
+		goto out;
+	}
+	job->outcome = ZX_ST_COMPLETED;
+	zlog(ZX_INFO, "job_completed", "job_id=%s job_type=trading-sweep status=completed"
+	    " duration_ms=%.1f ticker=%s bars=%zu combinations=%zu engine_ms=%.1f best_fast=%d"
+	    " best_slow=%d best_score=%.6g artifact=%s", job->id, (zx_mono_s() - job->t_start) * 1e3,
+	    zx_q(req.ticker), px.n, res.n_combos, engine_s * 1e3, best ? best->fast : 0,
+	    best ? best->slow : 0, best ? best->score : 0.0, zx_q(path));
+
+	if (req.webhook_url != NULL) {
+		struct json_object *cb = json_object_new_object();
+		char *body;
+
+		json_object_object_add(cb, "event", json_object_new_string("job.completed"));
+		json_object_object_add(cb, "job_id", json_object_new_string(job->id));
+		json_object_object_add(cb, "job_type", json_object_new_string("trading-sweep"));
+		json_object_object_add(cb, "status", json_object_new_string("COMPLETED"));
+		json_object_object_add(cb, "tenant_id", json_object_new_string(job->tenant_id));
+		json_object_object_add(cb, "sweep_run_id", json_object_new_string(run.id));
+		json_object_object_add(cb, "ticker", json_object_new_string(req.ticker));
+		json_object_object_add(cb, "combinations", json_object_new_int64((int64_t)res.n_combos));
+		json_object_object_add(cb, "best", best ? combo_json(best) : NULL);
+		body = json_text(cb);
+		zx_webhook_post(req.webhook_url, body, cfg->webhook_timeout, job->id);
+		free(body);
+	}
+out:
+	free(rows_s);
+	free(result_s);
+	free(metrics_s);
+	zx_sweep_result_free(&res);
+	free_prices(&px);
+	free_request(&req);
+}
