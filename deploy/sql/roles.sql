@@ -1,0 +1,49 @@
+-- Login roles for a zixly deployment (run as a superuser in the database that has the zixly
+-- extension; safe to run again, e.g. after ALTER EXTENSION zixly UPDATE):
+--
+--   zixly_web      the web app: member of zixly_app, so row-level security limits it to the
+--                  tenant of each transaction
+--   zixly_runner   workers: member of zixly_worker (claims, completes, reads every tenant)
+--   zixly_monitor  Grafana's PostgreSQL datasource and KEDA's queue-depth query: reads the
+--                  columns the dashboards need across tenants, calls zixly_queue_stats(), reads
+--                  pg_stat_activity (pg_monitor); cannot change anything
+--
+--   psql -d zixly -v web_password=... -v runner_password=... -v monitor_password=... \
+--        -f deploy/sql/roles.sql
+-- A password variable left out leaves that role's password as it is (none for a new role:
+-- fine with peer or trust authentication on a private socket, not over a network).
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+
+SELECT format('CREATE ROLE %I LOGIN', r)
+  FROM unnest(ARRAY['zixly_web', 'zixly_runner', 'zixly_monitor']) AS r
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r)
+\gexec
+
+\if :{?web_password}
+ALTER ROLE zixly_web PASSWORD :'web_password';
+\endif
+\if :{?runner_password}
+ALTER ROLE zixly_runner PASSWORD :'runner_password';
+\endif
+\if :{?monitor_password}
+ALTER ROLE zixly_monitor PASSWORD :'monitor_password';
+\endif
+
+GRANT zixly_app TO zixly_web;
+GRANT zixly_worker TO zixly_runner;
+
+-- zixly_monitor sees every tenant's rows (row-level security is forced on the tables and has no
+-- policy for it, hence BYPASSRLS) but only the columns the dashboards read: results, error
+-- messages and lease details stay out.
+ALTER ROLE zixly_monitor BYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE;
+ALTER ROLE zixly_monitor SET default_transaction_read_only = on;
+ALTER ROLE zixly_monitor SET statement_timeout = '10s';
+GRANT pg_monitor TO zixly_monitor;
+GRANT USAGE ON SCHEMA zixly TO zixly_monitor;
+GRANT SELECT (id, tenant_id, job_type, status, queue, parameters, attempts, created_at,
+              started_at, completed_at)
+   ON zixly.pipeline_jobs TO zixly_monitor;
+GRANT SELECT (job_id, tenant_id, ticker, strategy_type, fast_period, slow_period, score, created_at)
+   ON zixly.trading_sweep_results TO zixly_monitor;
+GRANT EXECUTE ON FUNCTION zixly_queue_stats() TO zixly_monitor;
