@@ -128,15 +128,29 @@ zx_bt_chunk_end(const struct zx_bt_ctx *x, struct zx_bt *bt, size_t upto)
 	fold_sums(bt);
 }
 
-/* Trade's net return, defined for any sign of the entry equity. */
-static inline double
-trade_return(double e_before, double e_after)
+/*
+ * The trade's net return E[after]/E[entry] - 1 (sweep.h), from prices where possible: with no
+ * fee it is c[xe]/c[e] - 1, computed so that getting out at the entry price is exactly 0
+ * (neither a win nor a loss), whatever the rounding of the equity products.
+ */
+static double
+trade_return(const struct zx_bt_ctx *x, const struct zx_bt *bt, size_t xe, int exit_fee)
 {
-	if (e_before > 0)
-		return e_after / e_before - 1.0;
-	if (e_before < 0)
-		return (e_after - e_before) / -e_before;
-	return 0.0;
+	const double *c = x->c;
+	size_t e = bt->entry;
+
+	if (bt->bust)
+		return bt->e0 != 0 ? bt->E / bt->e0 - 1.0 : 0.0;
+	if (x->fee == 0)
+		return (c[xe] - c[e]) / c[e];
+
+	double m = 1.0 + (x->r[e + 1] - x->fee);
+
+	if (xe >= e + 2)
+		m = m * (c[xe] / c[e + 1]);
+	if (exit_fee)
+		m = m * (1.0 - x->fee);
+	return m - 1.0;
 }
 
 /* Values the open trade at bar xe (its exit, or the last bar) and books its return; with
@@ -158,7 +172,7 @@ settle_trade(const struct zx_bt_ctx *x, struct zx_bt *bt, size_t xe, int exit_fe
 		note_ratio(bt, bt->E / bt->peak);
 	}
 
-	double ret = trade_return(bt->e0, bt->E);
+	double ret = trade_return(x, bt, xe, exit_fee);
 
 	if (ret > 0) {
 		bt->wins++;

@@ -77,7 +77,8 @@ struct zx_combo_result {
 /*
  * A round trip's net return is E[after]/E[entry bar] - 1, where "after" is the bar that pays the
  * exit fee (the exit bar + 1), or the last bar for a trade still open (or exiting on it).  A win
- * has a net return > 0.
+ * has a net return > 0, a loss < 0.  Without fees the return is c[exit]/c[entry] - 1 and is
+ * computed from the two prices, so a trade closed at its entry price is exactly 0: neither.
  */
 
 struct zx_sweep_result {
