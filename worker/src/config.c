@@ -58,6 +58,9 @@ static const struct opt opts[] = {
 	    "jobs per claim while the queue holds only noop jobs"},
 	{"claim-connections", "ZIXLY_CLAIM_CONNECTIONS", OPT_INT, 1, 16, "2", F(claim_connections),
 	    "database connections that claim in parallel while draining a backlog"},
+	{"durable-claims", "ZIXLY_DURABLE_CLAIMS", OPT_BOOL, 0, 0, "false", F(durable_claims),
+	    "claims wait for their WAL flush (synchronous_commit); off by default: a claim lost\n"
+	    "in a crash changes nothing, since the crash also ends the claiming session"},
 	{"poll-interval", "ZIXLY_POLL_INTERVAL", OPT_DOUBLE, 0.1, 3600, "5", F(poll_interval),
 	    "seconds between safety claims when no notification came (wake-up is LISTEN)"},
 	{"rescue-interval", "ZIXLY_RESCUE_INTERVAL", OPT_DOUBLE, 0.1, 3600, "1", F(rescue_interval),

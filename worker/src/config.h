@@ -23,6 +23,7 @@ struct zx_config {
 	int lease;			/* seconds a claim stays ours without a heartbeat */
 	int claim_batch;		/* jobs per claim when draining (1..1000) */
 	int claim_connections;		/* connections claiming in parallel while draining */
+	int durable_claims;		/* claims wait for their WAL flush (see db.h) */
 	double poll_interval;		/* safety poll, seconds (the wake-up path is LISTEN) */
 	double rescue_interval;		/* seconds between zixly_rescue() calls */
 	double webhook_timeout;		/* seconds for a completion callback */

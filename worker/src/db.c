@@ -26,9 +26,15 @@ static const struct stmt control_stmts[] = {
 };
 
 static const struct stmt claim_stmts[] = {
-	{"claim", "SELECT id, job_type, tenant_id, queue, parameters, attempts, max_attempts"
-	    " FROM zixly_claim($1, $2::int, $3::text[], pg_catalog.make_interval(secs => $4::int))"},
+	{"claim", "SELECT c.id, c.job_type, c.tenant_id, c.queue, c.parameters, c.attempts,"
+	    "       c.max_attempts"
+	    "  FROM pg_catalog.set_config('synchronous_commit', $5, true) AS sc,"
+	    "       zixly_claim($1, $2::int, $3::text[], pg_catalog.make_interval(secs => $4::int)) AS c"},
 	{"complete_batch", "SELECT id FROM zixly_complete_batch($1, $2::text[]) AS c(id)"},
+};
+
+static const struct stmt wait_stmts[] = {
+	{"wait", "SELECT zixly_wait($1::bigint, $2::int)"},
 };
 
 static const struct stmt sweep_stmts[] = {
@@ -59,7 +65,16 @@ static const struct stmt sweep_stmts[] = {
 static const char *
 role_name(enum zx_db_role role)
 {
-	return role == ZX_DB_CONTROL ? "control" : role == ZX_DB_CLAIM ? "claim" : "sweep";
+	switch (role) {
+	case ZX_DB_CONTROL:
+		return "control";
+	case ZX_DB_CLAIM:
+		return "claim";
+	case ZX_DB_WAIT:
+		return "wait";
+	default:
+		return "sweep";
+	}
 }
 
 /* The server's message on one line (libpq's end with a newline). */
@@ -137,6 +152,9 @@ zx_db_connect(const char *url, enum zx_db_role role)
 	} else if (role == ZX_DB_CLAIM) {
 		stmts = claim_stmts;
 		n = ZX_ARRAY_LEN(claim_stmts);
+	} else if (role == ZX_DB_WAIT) {
+		stmts = wait_stmts;
+		n = ZX_ARRAY_LEN(wait_stmts);
 	} else {
 		stmts = sweep_stmts;
 		n = ZX_ARRAY_LEN(sweep_stmts);
@@ -272,18 +290,49 @@ zx_db_next_run_at(PGconn *c, const char *queues_array, double *seconds, int *has
 
 int
 zx_db_send_claim(PGconn *c, const char *worker_id, int max_jobs, const char *queues_array,
-    int lease)
+    int lease, int durable)
 {
 	char n_s[16], lease_s[16];
-	const char *v[4] = {worker_id, n_s, queues_array, lease_s};
+	const char *v[5] = {worker_id, n_s, queues_array, lease_s, durable ? "on" : "off"};
 
 	snprintf(n_s, sizeof(n_s), "%d", max_jobs);
 	snprintf(lease_s, sizeof(lease_s), "%d", lease);
-	if (!PQsendQueryPrepared(c, "claim", 4, v, NULL, NULL, 0)) {
+	if (!PQsendQueryPrepared(c, "claim", 5, v, NULL, NULL, 0)) {
 		log_failure(c, NULL, "send zixly_claim");
 		return ZX_ERR;
 	}
 	return ZX_OK;
+}
+
+int
+zx_db_send_wait(PGconn *c, long long since, int timeout_ms)
+{
+	char since_s[32], timeout_s[16];
+	const char *v[2] = {since < 0 ? NULL : since_s, timeout_s};
+
+	snprintf(since_s, sizeof(since_s), "%lld", since);
+	snprintf(timeout_s, sizeof(timeout_s), "%d", timeout_ms);
+	if (!PQsendQueryPrepared(c, "wait", 2, v, NULL, NULL, 0)) {
+		log_failure(c, NULL, "send zixly_wait");
+		return ZX_ERR;
+	}
+	return ZX_OK;
+}
+
+int
+zx_db_has_wait(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SELECT pg_catalog.to_regprocedure('zixly_wait(bigint,integer)') IS NOT NULL");
+	int has;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_failure(c, r, "look up zixly_wait");
+		PQclear(r);
+		return -1;
+	}
+	has = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return has;
 }
 
 int

@@ -4,9 +4,10 @@
  * command sent asynchronously.  Every user value is a bound parameter.
  *
  * Which connection does what (see main.c): one control connection LISTENs and makes the rare
- * calls (rescue, heartbeat, release, fail, next_run_at) synchronously; claim connections send
- * claims and batch completions asynchronously so the main loop never waits on them; each sweep
- * thread has its own connection for prices and results.
+ * calls (rescue, heartbeat, release, fail, next_run_at) synchronously; one wait connection sits
+ * in zixly_wait(); claim connections send claims and batch completions asynchronously so the
+ * main loop never waits on them; each sweep thread has its own connection for prices and
+ * results.
  *
  * Errors are logged here, once, with the SQLSTATE and the server's message.
  */
@@ -20,7 +21,8 @@
 enum zx_db_role {
 	ZX_DB_CONTROL,		/* LISTEN, rescue, heartbeat, release, fail, next_run_at */
 	ZX_DB_CLAIM,		/* claim, complete_batch (sent asynchronously) */
-	ZX_DB_SWEEP		/* prices, results, complete, fail */
+	ZX_DB_SWEEP,		/* prices, results, complete, fail */
+	ZX_DB_WAIT		/* zixly_wait (sent asynchronously, blocks in the server) */
 };
 
 /*
@@ -74,13 +76,30 @@ int zx_db_next_run_at(PGconn *c, const char *queues_array, double *seconds, int 
 /*
  * Sends zixly_claim.  The result's columns: id, job_type, tenant_id, queue, parameters,
  * attempts, max_attempts (see ZX_CLAIM_COL_*).
+ *
+ * Unless durable, the claim's transaction commits without waiting for its WAL flush
+ * (synchronous_commit off for that transaction only).  A claim needs no durability: a crash
+ * that loses it also ends the claiming session, and zixly_rescue would put the job back anyway;
+ * whatever the worker does with a job afterwards (complete, fail, results) is checked against
+ * the job's owner and committed durably.  So a wake-up costs one WAL flush (the producer's), not
+ * two.
  */
 int zx_db_send_claim(PGconn *c, const char *worker_id, int max_jobs, const char *queues_array,
-    int lease);
+    int lease, int durable);
 enum {
 	ZX_CLAIM_COL_ID, ZX_CLAIM_COL_TYPE, ZX_CLAIM_COL_TENANT, ZX_CLAIM_COL_QUEUE,
 	ZX_CLAIM_COL_PARAMS, ZX_CLAIM_COL_ATTEMPTS, ZX_CLAIM_COL_MAX_ATTEMPTS
 };
+
+/*
+ * Sends zixly_wait(since, timeout_ms): returns the wake-up generation as soon as a commit
+ * after generation `since` made jobs due, or after the timeout.  since < 0 sends NULL (answers
+ * the current generation at once).
+ */
+int zx_db_send_wait(PGconn *c, long long since, int timeout_ms);
+
+/* Does this database's zixly have zixly_wait()?  1, 0, or -1 when the query failed. */
+int zx_db_has_wait(PGconn *c);
 
 /* Sends zixly_complete_batch(worker, ids); the result has one column: the completed ids. */
 int zx_db_send_complete_batch(PGconn *c, const char *worker_id, const char *ids_array);

@@ -3,9 +3,12 @@
  *
  * One thread runs the loop; it owns every connection but the sweep threads' and all state
  * below, so none of it is locked.  It sleeps in ppoll() on:
+ *   - the wait connection: zixly_wait(generation, 1000) in the server, answered at the commit
+ *     that makes jobs due; an answer with a new generation sets want_claim (and the next wait
+ *     is sent at once).  Producers may turn NOTIFY off (SET zixly.notify = off), never this;
  *   - the control connection: LISTEN zixly_jobs (a notification with one of our queues sets
- *     want_claim), and the synchronous calls: rescue every rescue-interval, heartbeats every
- *     lease/3, release, fail, next_run_at;
+ *     want_claim: the wake-up when zixly_wait is missing), and the synchronous calls: rescue
+ *     every rescue-interval, heartbeats every lease/3, release, fail, next_run_at;
  *   - the claim connections: zixly_claim and zixly_complete_batch sent asynchronously, one
  *     command in flight per connection.  Connection 0 claims on every wake-up; the others join
  *     only while a backlog drains (the previous claim came back full), so a drain runs several
@@ -60,6 +63,7 @@ struct lane {
 	char **ids;			/* LANE_COMPLETING: the noop ids sent, owned */
 	size_t nids;
 	double started;			/* LANE_COMPLETING: earliest handler start of the ids */
+	double sent;			/* when the command in flight was sent */
 	double retry_at, backoff;	/* reconnecting */
 };
 
@@ -71,6 +75,14 @@ static struct {
 	char *queues_array;		/* text[] literal of cfg.queues, NULL = every queue */
 	PGconn *control;
 	double control_retry_at, control_backoff;
+	struct {
+		int available;		/* the extension has zixly_wait (checked on connect) */
+		PGconn *conn;
+		PGresult *pending;
+		int busy;		/* a zixly_wait is in flight */
+		long long gen;		/* last generation seen, -1 = none since connecting */
+		double retry_at, backoff;
+	} waiter;
 	struct lane lanes[MAX_LANES];
 	int nlanes;
 	struct zx_pool *pool;
@@ -287,6 +299,7 @@ static void
 control_connect(void)
 {
 	double now = zx_mono_s();
+	int has_wait;
 
 	if (w.control != NULL || now < w.control_retry_at)
 		return;
@@ -298,12 +311,81 @@ control_connect(void)
 	}
 	zx_metrics_db_connected(1);
 	w.control_backoff = BACKOFF_MIN;
+	if ((has_wait = zx_db_has_wait(w.control)) >= 0)
+		w.waiter.available = has_wait;
 	zlog(ZX_INFO, "db_connected", "role=control host=%s port=%s database=%s held_jobs=%zu",
 	    zx_q(PQhost(w.control) ? PQhost(w.control) : ""), PQport(w.control), zx_q(PQdb(w.control)),
 	    w.nheld);
 	heartbeat();		/* first: our jobs are bound to this new session */
 	rescue();
 	w.want_claim = 1;	/* whatever was enqueued while we were away */
+}
+
+/* ---------------------------------------------------------------- the wait connection */
+static void
+waiter_drop(void)
+{
+	if (w.waiter.pending != NULL)
+		PQclear(w.waiter.pending);
+	w.waiter.pending = NULL;
+	PQfinish(w.waiter.conn);
+	w.waiter.conn = NULL;
+	w.waiter.busy = 0;
+	w.waiter.retry_at = zx_mono_s() + w.waiter.backoff;
+	w.waiter.backoff = fmin(w.waiter.backoff * 2, BACKOFF_MAX);
+}
+
+/* Keeps a zixly_wait in flight whenever the extension has it and the database is up. */
+static void
+waiter_step(void)
+{
+	if (!w.waiter.available || w.control == NULL || w.waiter.busy)
+		return;
+	if (w.waiter.conn == NULL) {
+		if (zx_mono_s() < w.waiter.retry_at)
+			return;
+		if ((w.waiter.conn = zx_db_connect(w.cfg.database_url, ZX_DB_WAIT)) == NULL) {
+			w.waiter.retry_at = zx_mono_s() + w.waiter.backoff;
+			w.waiter.backoff = fmin(w.waiter.backoff * 2, BACKOFF_MAX);
+			return;
+		}
+		w.waiter.backoff = BACKOFF_MIN;
+		w.waiter.gen = -1;	/* generations restart with the server */
+	}
+	if (zx_db_send_wait(w.waiter.conn, w.waiter.gen, w.waiter.gen < 0 ? 0 : 1000) != ZX_OK)
+		waiter_drop();
+	else
+		w.waiter.busy = 1;
+}
+
+static void
+waiter_input(void)
+{
+	PGresult *r;
+	int rc = zx_db_async_read(w.waiter.conn, &w.waiter.pending, &r, "zixly_wait");
+	long long gen;
+
+	if (rc < 0) {
+		waiter_drop();
+		return;
+	}
+	if (rc == 0)
+		return;
+	w.waiter.busy = 0;
+	if (r == NULL) {	/* an SQL error (logged): back off */
+		waiter_drop();
+		return;
+	}
+	gen = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	/*
+	 * A new generation: some commit made jobs due.  A claim sent after this answer sees every
+	 * commit counted in gen, and the next wait returns on any later one: no lost wake-ups.
+	 */
+	if (gen != w.waiter.gen)
+		w.want_claim = 1;
+	w.waiter.gen = gen;
+	waiter_step();
 }
 
 /* ---------------------------------------------------------------- claim connections */
@@ -359,6 +441,7 @@ send_complete(struct lane *l)
 	l->started = w.done_started;
 	w.done = NULL;
 	w.ndone = w.capdone = 0;
+	l->sent = zx_mono_s();
 	if (zx_db_send_complete_batch(l->conn, w.cfg.worker_id, arr.data) == ZX_OK)
 		l->state = LANE_COMPLETING;
 	else {
@@ -379,12 +462,14 @@ send_claim(struct lane *l)
 {
 	int n = w.sized ? free_slots() : w.cfg.claim_batch;
 
-	if (zx_db_send_claim(l->conn, w.cfg.worker_id, n, w.queues_array, w.cfg.lease) != ZX_OK) {
+	if (zx_db_send_claim(l->conn, w.cfg.worker_id, n, w.queues_array, w.cfg.lease,
+	    w.cfg.durable_claims) != ZX_OK) {
 		lane_drop(l);
 		return;
 	}
 	l->state = LANE_CLAIMING;
 	l->requested = n;
+	l->sent = zx_mono_s();
 }
 
 /* Gives idle claim connections work: completions first, then claims. */
@@ -460,8 +545,8 @@ claimed(struct lane *l, PGresult *r)
 		w.want_claim = 0;
 		schedule_next_due();
 	}
-	zlog(ZX_DEBUG, "claimed", "lane=%d requested=%d jobs=%d sweeps=%d", (int)(l - w.lanes),
-	    l->requested, n, sweeps);
+	zlog(ZX_DEBUG, "claimed", "lane=%d requested=%d jobs=%d sweeps=%d ms=%.2f",
+	    (int)(l - w.lanes), l->requested, n, sweeps, (zx_mono_s() - l->sent) * 1e3);
 }
 
 static void
@@ -476,7 +561,8 @@ completed(struct lane *l, PGresult *r)
 	if (ok < l->nids)
 		zlog(ZX_WARN, "jobs_lost", "job_type=noop jobs=%zu reason=%s", l->nids - ok,
 		    zx_q(r ? "no longer held by this worker" : "zixly_complete_batch failed"));
-	zlog(ZX_DEBUG, "jobs_completed", "job_type=noop jobs=%zu", ok);
+	zlog(ZX_DEBUG, "jobs_completed", "lane=%d job_type=noop jobs=%zu ms=%.2f", (int)(l - w.lanes),
+	    ok, (zx_mono_s() - l->sent) * 1e3);
 	free_ids(l->ids, l->nids);
 	l->ids = NULL;
 	l->nids = 0;
@@ -584,8 +670,8 @@ earliest(double a, double b)
 static void
 run(const sigset_t *wait_mask)
 {
-	struct pollfd fds[2 + MAX_LANES];
-	int lane_fd_of[2 + MAX_LANES];
+	struct pollfd fds[3 + MAX_LANES];
+	int lane_fd_of[3 + MAX_LANES];	/* -1 control, -2 pool, -3 wait, else a lane */
 
 	for (;;) {
 		double now = zx_mono_s(), wake;
@@ -605,6 +691,7 @@ run(const sigset_t *wait_mask)
 				break;
 		}
 		control_connect();
+		waiter_step();
 		if (!w.paused && w.control != NULL) {
 			if (now >= w.next_rescue)
 				rescue();
@@ -630,6 +717,11 @@ run(const sigset_t *wait_mask)
 		fds[nfds].fd = zx_pool_fd(w.pool);
 		fds[nfds].events = POLLIN;
 		lane_fd_of[nfds++] = -2;
+		if (w.waiter.conn != NULL) {
+			fds[nfds].fd = PQsocket(w.waiter.conn);
+			fds[nfds].events = POLLIN;
+			lane_fd_of[nfds++] = -3;
+		}
 		for (int i = 0; i < w.nlanes; i++)
 			if (w.lanes[i].conn != NULL) {
 				fds[nfds].fd = PQsocket(w.lanes[i].conn);
@@ -639,6 +731,8 @@ run(const sigset_t *wait_mask)
 		wake = 0;
 		if (w.control == NULL)
 			wake = earliest(wake, w.control_retry_at);
+		else if (w.waiter.available && w.waiter.conn == NULL)
+			wake = earliest(wake, w.waiter.retry_at);
 		else if (!w.paused) {
 			wake = earliest(wake, w.next_rescue);
 			wake = earliest(wake, w.nheld ? w.next_heartbeat : 0);
@@ -668,6 +762,13 @@ run(const sigset_t *wait_mask)
 				continue;
 			if (lane_fd_of[k] == -2) {
 				reap();
+			} else if (lane_fd_of[k] == -3) {
+				if (w.waiter.conn == NULL)
+					continue;
+				if (w.waiter.busy)
+					waiter_input();
+				else if (!PQconsumeInput(w.waiter.conn) || zx_db_broken(w.waiter.conn))
+					waiter_drop();
 			} else if (lane_fd_of[k] == -1) {
 				PGnotify *nt;
 
@@ -760,6 +861,8 @@ main(int argc, char **argv)
 	for (int i = 0; i < w.nlanes; i++)
 		w.lanes[i].backoff = BACKOFF_MIN;
 	w.control_backoff = BACKOFF_MIN;
+	w.waiter.backoff = BACKOFF_MIN;
+	w.waiter.gen = -1;
 	w.next_poll = zx_mono_s() + w.cfg.poll_interval;
 
 	/* connect before announcing readiness (benchmarks start the clock after "ready") */
@@ -799,6 +902,9 @@ main(int argc, char **argv)
 		PQfinish(w.lanes[i].conn);
 	}
 	PQfinish(w.control);
+	if (w.waiter.pending != NULL)
+		PQclear(w.waiter.pending);
+	PQfinish(w.waiter.conn);
 	free_ids(w.done, w.ndone);
 	free(w.held);
 	free(w.queues_array);

@@ -1,0 +1,355 @@
+/*
+ * queue_bench.c — the client side of workloads Q3 (drain) and Q4 (latency) of
+ * bench/peers/WORKLOAD.md for zixly; bench/q3.sh and bench/q4.sh drive it.  The connection
+ * comes from DATABASE_URL (libpq conninfo; the scripts connect over TCP to 127.0.0.1).
+ *
+ *   queue_bench preload N
+ *       Pre-loads N noop jobs with payload P by the Q2 method (zixly_enqueue_batch, 1000 jobs
+ *       per call), then checks that the store holds exactly N jobs.  Untimed.
+ *
+ *   queue_bench q3 SYSTEM N PID...
+ *       "go": t0 = CLOCK_MONOTONIC, then SIGUSR1 to each worker PID (workers started with
+ *       --paused have connected and logged event=ready without taking a job).  Then polls the
+ *       store about every 5 ms on one dedicated connection; t1 is the first poll that reports 0
+ *       jobs not yet completed.  Prints RESULT system=SYSTEM bench=Q3 metric=jobs_per_s.
+ *       A poll first asks the two partial indexes whether any job is QUEUED or RUNNING (cheap
+ *       while the drain runs); only when neither is does it count the jobs whose status is
+ *       not COMPLETED, and t1 is taken when that count is 0.
+ *
+ *   queue_bench q4 M GAP_MS LATENCY_FILE
+ *       One producer connection.  Enqueues M noop jobs, one SELECT zixly_enqueue(...) per call
+ *       (autocommit), call i starting at max(t0 + i * GAP_MS, the return of call i-1); each
+ *       payload is P plus "enq_mono_ms": CLOCK_MONOTONIC in ms read just before the call.
+ *       Waits until all M are completed, reads the worker's latency file (lines
+ *       "<job id> <start - enq_mono_ms>", written by the noop handler whose first action reads
+ *       CLOCK_MONOTONIC), and prints nearest-rank p50/p95/p99 as RESULT lines.
+ *
+ * Exit status 0 ok, 1 failed run, 2 usage.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#define PAYLOAD "{\"ticker\":\"BTC-USD\",\"fast_range\":[10,20],\"slow_range\":[20,30],\"step\":5,\"strategy_type\":\"SMA\"}"
+#define PRELOAD_BATCH 1000
+#define TIMEOUT_S 240.0
+
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void
+sleep_ms(double ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)((ms - ts.tv_sec * 1000.0) * 1e6);
+	nanosleep(&ts, NULL);
+}
+
+static void
+die(PGconn *conn, const char *what)
+{
+	fprintf(stderr, "queue_bench: %s: %s", what, conn ? PQerrorMessage(conn) : "\n");
+	exit(1);
+}
+
+static PGconn *
+connect_db(void)
+{
+	const char *url = getenv("DATABASE_URL");
+	PGconn *conn = PQconnectdb(url ? url : "");
+
+	if (PQstatus(conn) != CONNECTION_OK)
+		die(conn, "connect");
+	return conn;
+}
+
+/* One value of a query with no parameters; the caller frees it. */
+static char *
+query_value(PGconn *conn, const char *sql)
+{
+	PGresult *r = PQexec(conn, sql);
+	char *v;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		fprintf(stderr, "queue_bench: %s: %s", sql, PQresultErrorMessage(r));
+		exit(1);
+	}
+	v = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
+static long
+query_long(PGconn *conn, const char *sql)
+{
+	char *v = query_value(conn, sql);
+	long n = atol(v);
+
+	free(v);
+	return n;
+}
+
+static long
+parse_positive(const char *s, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno || v <= 0 || v > 100000000) {
+		fprintf(stderr, "queue_bench: %s must be a positive integer, got '%s'\n", what, s);
+		exit(2);
+	}
+	return v;
+}
+
+static int
+preload(long n)
+{
+	PGconn *conn = connect_db();
+	size_t plen = strlen(PAYLOAD);
+	char *batch = malloc(PRELOAD_BATCH * (plen + 1) + 2);
+	PGresult *r;
+	long done = 0, have;
+
+	if (batch == NULL)
+		die(NULL, "out of memory");
+	r = PQprepare(conn, "enqueue_batch",
+	    "SELECT count(*) FROM zixly_enqueue_batch('noop', $1::jsonb)", 1, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		die(conn, "prepare");
+	PQclear(r);
+	while (done < n) {
+		long k = n - done < PRELOAD_BATCH ? n - done : PRELOAD_BATCH;
+		char *p = batch;
+		const char *v[1] = {batch};
+
+		*p++ = '[';
+		for (long i = 0; i < k; i++) {
+			if (i > 0)
+				*p++ = ',';
+			memcpy(p, PAYLOAD, plen);
+			p += plen;
+		}
+		*p++ = ']';
+		*p = '\0';
+		r = PQexecPrepared(conn, "enqueue_batch", 1, v, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			die(conn, "zixly_enqueue_batch");
+		PQclear(r);
+		done += k;
+	}
+	free(batch);
+	have = query_long(conn, "SELECT count(*) FROM zixly.pipeline_jobs");
+	PQfinish(conn);
+	if (have != n) {
+		fprintf(stderr, "queue_bench: expected %ld queued jobs, store holds %ld\n", n, have);
+		return 1;
+	}
+	fprintf(stderr, "INFO preloaded %ld noop jobs\n", n);
+	return 0;
+}
+
+/* 0 when no job is left that is not COMPLETED (see the header). */
+static long
+incomplete(PGconn *conn)
+{
+	char *busy = query_value(conn,
+	    "SELECT EXISTS (SELECT 1 FROM zixly.pipeline_jobs WHERE status = 'QUEUED')"
+	    "    OR EXISTS (SELECT 1 FROM zixly.pipeline_jobs WHERE status = 'RUNNING')");
+	int any = busy[0] == 't';
+
+	free(busy);
+	if (any)
+		return -1;
+	return query_long(conn, "SELECT count(*) FROM zixly.pipeline_jobs WHERE status <> 'COMPLETED'");
+}
+
+static int
+q3(const char *system, long n, int npids, char **pids)
+{
+	PGconn *conn = connect_db();
+	double t0, t1, now;
+	long left, completed, polls = 0;
+	PGresult *r;
+
+	/* index probes only: the poll must not scan the table the workers are updating */
+	r = PQexec(conn, "SET enable_seqscan = off");
+	PQclear(r);
+	(void)incomplete(conn);	/* warm the connection and its plans, untimed */
+	t0 = mono_ms();
+	for (int i = 0; i < npids; i++) {
+		pid_t pid = (pid_t)parse_positive(pids[i], "PID");
+
+		if (kill(pid, SIGUSR1) != 0) {
+			fprintf(stderr, "queue_bench: cannot signal worker %ld: %s\n", (long)pid,
+			    strerror(errno));
+			return 1;
+		}
+	}
+	for (;;) {
+		double next = mono_ms() + 5;
+
+		left = incomplete(conn);
+		polls++;
+		now = mono_ms();
+		if (left == 0)
+			break;
+		if (now - t0 > TIMEOUT_S * 1e3) {
+			fprintf(stderr, "queue_bench: Q3 not drained after %.0f s\n", TIMEOUT_S);
+			return 1;
+		}
+		sleep_ms(next - now);
+	}
+	t1 = now;
+	completed = query_long(conn, "SELECT count(*) FROM zixly.pipeline_jobs WHERE status = 'COMPLETED'");
+	PQfinish(conn);
+	if (completed != n) {
+		fprintf(stderr, "queue_bench: %ld jobs COMPLETED, expected %ld\n", completed, n);
+		return 1;
+	}
+	fprintf(stderr, "INFO %s Q3: %ld jobs drained by %d process(es) in %.1f ms (%ld polls);"
+	    " claims batched, completed rows kept (status COMPLETED)\n", system, n, npids, t1 - t0,
+	    polls);
+	printf("RESULT system=%s bench=Q3 metric=jobs_per_s value=%.2f\n", system,
+	    n / ((t1 - t0) / 1e3));
+	return 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest rank: the ceil(p/100 * n)-th smallest value. */
+static double
+percentile(const double *sorted, long n, double p)
+{
+	long rank = (long)ceil(p / 100.0 * n);
+
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return sorted[rank - 1];
+}
+
+static int
+q4(long m, long gap, const char *latency_file)
+{
+	PGconn *conn = connect_db();
+	PGresult *r;
+	double t0, *lat, *call;
+	long got = 0;
+	char payload[256], line[256];
+	FILE *fp;
+
+	r = PQprepare(conn, "enqueue", "SELECT id FROM zixly_enqueue('noop', $1::jsonb)", 1, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		die(conn, "prepare");
+	PQclear(r);
+	call = calloc((size_t)m, sizeof(double));
+	t0 = mono_ms();
+	for (long i = 0; i < m; i++) {
+		const char *v[1] = {payload};
+		double enq;
+
+		sleep_ms(t0 + (double)i * gap - mono_ms());
+		enq = mono_ms();
+		snprintf(payload, sizeof(payload), "%.*s,\"enq_mono_ms\":%.6f}",
+		    (int)strlen(PAYLOAD) - 1, PAYLOAD, enq);
+		r = PQexecPrepared(conn, "enqueue", 1, v, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			die(conn, "zixly_enqueue");
+		PQclear(r);
+		call[i] = mono_ms() - enq;
+	}
+	qsort(call, (size_t)m, sizeof(double), cmp_double);
+	fprintf(stderr, "INFO zixly Q4: the enqueue call itself (commit included) took p50 %.3f ms,"
+	    " p99 %.3f ms\n", percentile(call, m, 50), percentile(call, m, 99));
+	free(call);
+	/* every job handled and completed */
+	for (double start = mono_ms(); ; sleep_ms(20)) {
+		if (query_long(conn, "SELECT count(*) FROM zixly.pipeline_jobs WHERE status = 'COMPLETED'") >= m)
+			break;
+		if (mono_ms() - start > 30e3) {
+			fprintf(stderr, "queue_bench: Q4 jobs not completed 30 s after the last enqueue\n");
+			return 1;
+		}
+	}
+	PQfinish(conn);
+	if ((fp = fopen(latency_file, "r")) == NULL) {
+		fprintf(stderr, "queue_bench: %s: %s\n", latency_file, strerror(errno));
+		return 1;
+	}
+	lat = calloc((size_t)m + 1, sizeof(double));
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char id[128];
+		double ms;
+
+		if (sscanf(line, "%127s %lf", id, &ms) != 2)
+			continue;
+		if (got == m + 1)
+			break;
+		lat[got++] = ms;
+	}
+	fclose(fp);
+	if (got != m) {
+		fprintf(stderr, "queue_bench: expected %ld latencies, the worker recorded %ld\n", m, got);
+		free(lat);
+		return 1;
+	}
+	qsort(lat, (size_t)m, sizeof(double), cmp_double);
+	fprintf(stderr, "INFO zixly Q4: %ld jobs, %ld ms apart; min %.3f ms, max %.3f ms\n", m, gap,
+	    lat[0], lat[m - 1]);
+	printf("RESULT system=zixly bench=Q4 metric=p50_ms value=%.2f\n", percentile(lat, m, 50));
+	printf("RESULT system=zixly bench=Q4 metric=p95_ms value=%.2f\n", percentile(lat, m, 95));
+	printf("RESULT system=zixly bench=Q4 metric=p99_ms value=%.2f\n", percentile(lat, m, 99));
+	free(lat);
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: queue_bench preload N\n"
+	    "       queue_bench q3 SYSTEM N PID...\n"
+	    "       queue_bench q4 M GAP_MS LATENCY_FILE\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 3 && strcmp(argv[1], "preload") == 0)
+		return preload(parse_positive(argv[2], "N"));
+	if (argc >= 5 && strcmp(argv[1], "q3") == 0)
+		return q3(argv[2], parse_positive(argv[3], "N"), argc - 4, argv + 4);
+	if (argc == 5 && strcmp(argv[1], "q4") == 0)
+		return q4(parse_positive(argv[2], "M"), parse_positive(argv[3], "GAP_MS"), argv[4]);
+	usage();
+	return 2;
+}
