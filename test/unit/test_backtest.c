@@ -15,29 +15,26 @@ static void
 bt_lines(zx_cmp_kernel ck, zx_scan_kernel sk, const double *c, size_t n, const double *a,
     const double *b, size_t start, double fee, size_t words, struct zx_combo_result *out)
 {
-	double *r = malloc(n * sizeof(double));
-	uint64_t *gt = malloc(words * sizeof(uint64_t)), *lt = malloc(words * sizeof(uint64_t));
-	struct zx_bt_ctx x = { c, r, n, fee, sk };
+	uint64_t gt[ZX_CHUNK_WORDS], lt[ZX_CHUNK_WORDS];
+	struct zx_chunk *chunk = malloc(sizeof(*chunk));
+	struct zx_bt_ctx x = { c, n, fee, sk, chunk };
 	struct zx_bt bt;
 	size_t nw = zx_words(n);
 
+	assert_true(words >= 1 && words <= ZX_CHUNK_WORDS);
 	memset(out, 0, sizeof(*out));
-	r[0] = 0;
-	for (size_t t = 1; t < n; t++)
-		r[t] = c[t] / c[t - 1] - 1.0;
 	zx_bt_init(&bt);
 	for (size_t w0 = 0; w0 < nw; w0 += words) {
 		size_t w1 = w0 + words < nw ? w0 + words : nw;
 		size_t bar0 = 64 * w0, bar1 = 64 * w1 < n ? 64 * w1 : n;
 
+		zx_chunk_prepare(chunk, c, bar0, bar1);
 		zx_cmp_words(ck, a + bar0, b + bar0, bar0, bar1 - bar0, start, gt, lt);
 		zx_bt_words(&x, &bt, w0, w1, gt, lt, start);
 		zx_bt_chunk_end(&x, &bt, bar1 - 1);
 	}
 	zx_bt_finish(&x, &bt, 252, out);
-	free(r);
-	free(gt);
-	free(lt);
+	free(chunk);
 }
 
 static void

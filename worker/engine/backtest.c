@@ -9,8 +9,8 @@
  *   bar x+1        s = -fee                           (exit fee; flat again)
  *   other bars     s = 0
  * so E only moves inside trades, where E[t] = K c[t] with K = E[e+1] / c[e+1]; the in-market
- * bars feed the drawdown and the sums of s, s^2, min(s,0)^2 (scan.c); everything else happens
- * once per trade.  An open trade is valued at the last bar; an entry on the last bar counts as
+ * bars feed the drawdown (scan.c) and the sums of s, s^2, min(s,0)^2 (two subtractions of the
+ * chunk's prefix sums); everything else happens once per trade.  An open trade is valued at the last bar; an entry on the last bar counts as
  * a trade with no bar in the market.
  *
  * The state is fed in bar order, word by word, so the sweep can walk the series in chunks that
@@ -31,31 +31,25 @@ zx_bt_init(struct zx_bt *bt)
 	bt->worst = 1.0;
 }
 
-/* One s[t] outside the in-market scans (entry and exit fees): into lane 0. */
+/* One s[t] outside the in-market ranges (entry and exit fees, the per-bar path). */
 static inline void
 add_s(struct zx_bt *bt, double s)
 {
 	double ng = s < 0 ? s : 0.0;
 
-	bt->acc[0] += s;
-	bt->acc[ZX_LANES] += s * s;
-	bt->acc[2 * ZX_LANES] += ng * ng;
+	bt->c1 += s;
+	bt->c2 += s * s;
+	bt->cn += ng * ng;
 }
 
-static inline double
-reduce_lanes(const double *l)
-{
-	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
-}
-
-/* Adds the chunk's lane sums to the running totals and clears them. */
+/* Adds the chunk's sums to the running totals (long double) and clears them. */
 static void
 fold_sums(struct zx_bt *bt)
 {
-	bt->s1 += reduce_lanes(bt->acc);
-	bt->s2 += reduce_lanes(bt->acc + ZX_LANES);
-	bt->sn += reduce_lanes(bt->acc + 2 * ZX_LANES);
-	memset(bt->acc, 0, sizeof(bt->acc));
+	bt->s1 += bt->c1;
+	bt->s2 += bt->c2;
+	bt->sn += bt->cn;
+	bt->c1 = bt->c2 = bt->cn = 0;
 }
 
 static inline void
@@ -80,7 +74,7 @@ open_trade(const struct zx_bt_ctx *x, struct zx_bt *bt, size_t e)
 	bt->e0 = bt->E;
 
 	double c1 = x->c[e + 1];
-	double st = x->r[e + 1] - x->fee;
+	double st = zx_ret(x->c, e + 1) - x->fee;
 	double E1 = bt->E * (1.0 + st);
 
 	bt->E = E1;
@@ -106,10 +100,16 @@ advance(const struct zx_bt_ctx *x, struct zx_bt *bt, size_t upto)
 	if (!bt->live || upto < bt->next)
 		return;
 	if (!bt->bust) {
-		x->scan(x->c, x->r, bt->next, upto, &bt->pkc, &bt->worst, bt->acc);
+		const struct zx_chunk *ck = x->ck;
+		size_t i = bt->next - ck->bar0, j = upto + 1 - ck->bar0;
+
+		x->scan(x->c, ck, bt->next, upto, &bt->pkc, &bt->worst);
+		bt->c1 += ck->p1[j] - ck->p1[i];
+		bt->c2 += ck->p2[j] - ck->p2[i];
+		bt->cn += ck->pn[j] - ck->pn[i];
 	} else {
 		for (size_t t = bt->next; t <= upto; t++) {
-			double rt = x->r[t];
+			double rt = zx_ret(x->c, t);
 
 			bt->E = bt->E * (1.0 + rt);
 			add_s(bt, rt);
@@ -144,7 +144,7 @@ trade_return(const struct zx_bt_ctx *x, const struct zx_bt *bt, size_t xe, int e
 	if (x->fee == 0)
 		return (c[xe] - c[e]) / c[e];
 
-	double m = 1.0 + (x->r[e + 1] - x->fee);
+	double m = 1.0 + (zx_ret(c, e + 1) - x->fee);
 
 	if (xe >= e + 2)
 		m = m * (c[xe] / c[e + 1]);
@@ -169,7 +169,8 @@ settle_trade(const struct zx_bt_ctx *x, struct zx_bt *bt, size_t xe, int exit_fe
 	if (exit_fee) {
 		bt->E = bt->E * (1.0 - x->fee);
 		add_s(bt, -x->fee);
-		note_ratio(bt, bt->E / bt->peak);
+		if (bt->E < bt->worst * bt->peak * (1.0 + 0x1p-50))
+			note_ratio(bt, bt->E / bt->peak);
 	}
 
 	double ret = trade_return(x, bt, xe, exit_fee);

@@ -31,32 +31,28 @@ cmp_portable(const double *a, const double *b, size_t nwords, uint64_t *gt, uint
 }
 
 #ifdef ZX_X86_DISPATCH
-/* 8 comparisons per instruction; the eight 8-bit masks are merged in mask registers. */
-__attribute__((target("avx512f,avx512bw"))) static void
+/* 8 comparisons per instruction; each 8-bit mask goes to a general register (unrolled, so
+ * the shifts are constants and nothing is spilled). */
+#define CMP8(k) do {								\
+	__m512d va_ = _mm512_loadu_pd(x + 8 * (k));				\
+	__m512d vb_ = _mm512_loadu_pd(y + 8 * (k));				\
+	g |= (uint64_t)_mm512_cmp_pd_mask(va_, vb_, _CMP_GT_OQ) << (8 * (k));	\
+	l |= (uint64_t)_mm512_cmp_pd_mask(va_, vb_, _CMP_LT_OQ) << (8 * (k));	\
+} while (0)
+
+__attribute__((target("avx512f"))) static void
 cmp_avx512(const double *a, const double *b, size_t nwords, uint64_t *gt, uint64_t *lt)
 {
 	for (size_t w = 0; w < nwords; w++) {
 		const double *x = a + 64 * w, *y = b + 64 * w;
-		__mmask16 g8[8], l8[8];
+		uint64_t g = 0, l = 0;
 
-		for (unsigned k = 0; k < 8; k++) {
-			__m512d va = _mm512_loadu_pd(x + 8 * k);
-			__m512d vb = _mm512_loadu_pd(y + 8 * k);
-
-			g8[k] = _mm512_cmp_pd_mask(va, vb, _CMP_GT_OQ);
-			l8[k] = _mm512_cmp_pd_mask(va, vb, _CMP_LT_OQ);
-		}
-		__mmask32 g16a = _mm512_kunpackb(g8[1], g8[0]), g16b = _mm512_kunpackb(g8[3], g8[2]);
-		__mmask32 g16c = _mm512_kunpackb(g8[5], g8[4]), g16d = _mm512_kunpackb(g8[7], g8[6]);
-		__mmask32 l16a = _mm512_kunpackb(l8[1], l8[0]), l16b = _mm512_kunpackb(l8[3], l8[2]);
-		__mmask32 l16c = _mm512_kunpackb(l8[5], l8[4]), l16d = _mm512_kunpackb(l8[7], l8[6]);
-		__mmask64 g32a = _mm512_kunpackw(g16b, g16a), g32b = _mm512_kunpackw(g16d, g16c);
-		__mmask64 l32a = _mm512_kunpackw(l16b, l16a), l32b = _mm512_kunpackw(l16d, l16c);
-
-		gt[w] = (uint64_t)_mm512_kunpackd(g32b, g32a);
-		lt[w] = (uint64_t)_mm512_kunpackd(l32b, l32a);
+		CMP8(0); CMP8(1); CMP8(2); CMP8(3); CMP8(4); CMP8(5); CMP8(6); CMP8(7);
+		gt[w] = g;
+		lt[w] = l;
 	}
 }
+#undef CMP8
 
 __attribute__((target("avx2"))) static void
 cmp_avx2(const double *a, const double *b, size_t nwords, uint64_t *gt, uint64_t *lt)
@@ -89,7 +85,7 @@ zx_cmp_kernel_select(void)
 {
 #ifdef ZX_X86_DISPATCH
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+	if (__builtin_cpu_supports("avx512f"))
 		return cmp_avx512;
 	if (__builtin_cpu_supports("avx2"))
 		return cmp_avx2;

@@ -112,14 +112,34 @@ void zx_cross_events(zx_cmp_kernel k, const double *a, const double *b, size_t n
 
 /* ------------------------------------------------------------ scan.c */
 /*
- * The bars a..b of a trade in the market (after its first): pkc is the running peak in price
- * units (updated), worst the lowest E/peak so far (lowered to min(worst, c[t]/pkc[t])), and
- * r, r^2 and min(r,0)^2 are added to the lane sums acc[0..7], acc[8..15], acc[16..23] — bar t
- * to lane (t - a) % 8 — so every kernel produces the same bits.
+ * The series is walked in chunks of ZX_CHUNK_BARS bars (a multiple of 64, so chunks start on
+ * word and 8-bar block boundaries).  Per chunk, shared by every combination:
  */
-#define ZX_LANES 8
-typedef void (*zx_scan_kernel)(const double *c, const double *r, size_t a, size_t b,
-    double *pkc, double *worst, double acc[3 * ZX_LANES]);
+#define ZX_CHUNK_WORDS 32
+#define ZX_CHUNK_BARS (ZX_CHUNK_WORDS * 64)
+struct zx_chunk {
+	size_t bar0, bar1;			/* bars [bar0, bar1) */
+	double pm[ZX_CHUNK_BARS];		/* max of c over the aligned 8-bar block, up to i */
+	double p1[ZX_CHUNK_BARS + 1];		/* p1[i] = sum of r over bars bar0 .. bar0+i-1 */
+	double p2[ZX_CHUNK_BARS + 1];		/* ... of r^2 */
+	double pn[ZX_CHUNK_BARS + 1];		/* ... of min(r,0)^2 */
+};
+void zx_chunk_prepare(struct zx_chunk *ck, const double *c, size_t bar0, size_t bar1);
+
+/* The bar return r[t] = c[t]/c[t-1] - 1 (t >= 1), one expression everywhere. */
+static inline double
+zx_ret(const double *c, size_t t)
+{
+	return c[t] / c[t - 1] - 1.0;
+}
+
+/*
+ * The bars a..b (inside chunk ck) of a trade in the market: pkc, the running peak in price
+ * units, is updated, and worst, the lowest E/peak so far, lowered to min(worst, c[t]/pkc[t]).
+ * The AVX-512 and plain C kernels return the same bits.
+ */
+typedef void (*zx_scan_kernel)(const double *c, const struct zx_chunk *ck, size_t a, size_t b,
+    double *pkc, double *worst);
 zx_scan_kernel zx_scan_kernel_select(void);
 zx_scan_kernel zx_scan_kernel_portable(void);
 
@@ -139,10 +159,10 @@ void zx_equity_bars(const double *c, size_t n, const struct zx_trade *tr, size_t
 /* What every combination's backtest reads (shared, read-only). */
 struct zx_bt_ctx {
 	const double *c;	/* closes */
-	const double *r;	/* r[t] = c[t]/c[t-1] - 1, r[0] = 0 */
 	size_t n;
 	double fee;		/* fee_bps / 1e4 */
 	zx_scan_kernel scan;
+	const struct zx_chunk *ck;	/* the chunk being fed (set by the caller) */
 };
 
 /*
@@ -158,14 +178,15 @@ struct zx_bt {
 	size_t entry, next;	/* open trade: entry bar; next in-market bar to scan */
 	double e0, K, qc, pkc;	/* open trade: E at entry; E[t] = K c[t]; peak/K at entry; peak/K */
 	double E, peak, worst;	/* equity after the accounted bars; its peak; min E/peak */
-	double acc[3 * ZX_LANES];	/* this chunk's sums of s, s^2, min(s,0)^2 in lanes */
+	double c1, c2, cn;	/* this chunk's sums of s, s^2, min(s,0)^2 */
 	long double s1, s2, sn;	/* the sums of earlier chunks */
 	long trades, wins;
 	double gross_win, gross_loss;
 	size_t exposure;
 };
 void zx_bt_init(struct zx_bt *bt);
-/* Events of words [w0, w1) from their comparison words gt[0..], lt[0..]; lines from start. */
+/* Events of words [w0, w1) (inside chunk x->ck) from their comparison words gt[0..], lt[0..];
+ * the lines are defined from bar start. */
 void zx_bt_words(const struct zx_bt_ctx *x, struct zx_bt *bt, size_t w0, size_t w1,
     const uint64_t *gt, const uint64_t *lt, size_t start);
 /* At the end of a chunk: accounts the in-market bars up to bar upto, folds the chunk's sums. */

@@ -1,15 +1,21 @@
 /*
- * scan.c — the bars of a trade in the market: running peak, worst drawdown and the sums of
- * r, r^2, min(r,0)^2.  With the cross comparisons this is the engine's per-bar work.
+ * scan.c — the bars of a trade in the market: running peak and worst drawdown, plus the
+ * per-chunk tables that make them and the trade's sums cheap.
  *
  * Inside a trade E[t] = K c[t], so E[t]/peak[t] = c[t]/pkc[t] with pkc the running peak in
  * price units (seeded with the peak carried in from earlier trades, divided by K).  The worst
- * ratio is min over t of RN(c[t]/pkc[t]); to avoid a division per bar a bar is a candidate only
- * if c[t] < thr * pkc[t] with thr = worst (1 + 2^-50), a slightly generous test that never
- * misses a bar whose rounded ratio is below worst, then the ratio is computed exactly.  So the
- * AVX-512 kernel (8 bars per step, prefix max across lanes) and the plain C kernel return the
- * same bits, sums included (both add bar t to lane (t - a) % 8 of the caller's lane sums).
+ * ratio is min over t of RN(c[t]/pkc[t]).  A bar is a candidate only if c[t] < thr * pkc[t]
+ * with thr = worst (1 + 2^-50) — a slightly generous test that never misses a bar whose
+ * rounded ratio is below worst — and only candidates pay for a division.  So every kernel
+ * returns the same bits.
+ *
+ * zx_chunk_prepare builds, once per chunk for all combinations, the prefix max of c within
+ * each aligned block of 8 bars (the running peak of a block is then max(peak before it, that
+ * prefix max): no shuffles per combination) and prefix sums of r, r^2 and min(r,0)^2 (a
+ * trade's sums over a range of bars are then two subtractions).
  */
+#include <string.h>
+
 #include "engine.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -19,17 +25,38 @@
 
 #define THR_SLACK (1.0 + 0x1p-50)
 
-static void
-scan_portable(const double *c, const double *r, size_t a, size_t b, double *pkc, double *worst,
-    double acc[3 * ZX_LANES])
+void
+zx_chunk_prepare(struct zx_chunk *ck, const double *c, size_t bar0, size_t bar1)
 {
-	double *a1 = acc, *a2 = acc + ZX_LANES, *an = acc + 2 * ZX_LANES;
+	double s1 = 0, s2 = 0, sn = 0, m = 0;
+
+	ck->bar0 = bar0;
+	ck->bar1 = bar1;
+	ck->p1[0] = ck->p2[0] = ck->pn[0] = 0;
+	for (size_t i = 0; i < bar1 - bar0; i++) {
+		double rt = bar0 + i > 0 ? zx_ret(c, bar0 + i) : 0.0;
+		double ng = rt < 0 ? rt : 0.0, ct = c[bar0 + i];
+
+		s1 += rt;
+		s2 += rt * rt;
+		sn += ng * ng;
+		ck->p1[i + 1] = s1;
+		ck->p2[i + 1] = s2;
+		ck->pn[i + 1] = sn;
+		m = (i % 8 == 0 || ct > m) ? ct : m;	/* restart at each block of 8 */
+		ck->pm[i] = m;
+	}
+}
+
+static void
+scan_portable(const double *c, const struct zx_chunk *ck, size_t a, size_t b, double *pkc,
+    double *worst)
+{
 	double pk = *pkc, lo = *worst, thr = lo * THR_SLACK;
 
+	(void)ck;
 	for (size_t t = a; t <= b; t++) {
-		unsigned j = (unsigned)((t - a) & 7);
-		double ct = c[t], rt = r[t];
-		double ng = rt < 0 ? rt : 0.0;
+		double ct = c[t];
 
 		pk = ct > pk ? ct : pk;
 		if (ct < thr * pk) {
@@ -40,9 +67,6 @@ scan_portable(const double *c, const double *r, size_t a, size_t b, double *pkc,
 				thr = lo * THR_SLACK;
 			}
 		}
-		a1[j] += rt;
-		a2[j] += rt * rt;
-		an[j] += ng * ng;
 	}
 	*pkc = pk;
 	*worst = lo;
@@ -54,53 +78,58 @@ scan_portable(const double *c, const double *r, size_t a, size_t b, double *pkc,
 #define SHIFT_UP(v, k) _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(v), \
     _mm512_setzero_si512(), 8 - (k)))
 
+/*
+ * 8 bars per step (blocks aligned to the chunk): running peak =
+ * max(peak before the block, the block's prefix max), one multiply-compare, and the peak
+ * carried on with the block's maximum (its last prefix max).  A partial last block works the
+ * same under a mask (its prefix max starts at the block start, which is inside the range); a
+ * first block that starts before a computes its prefix max from a, with lane shifts.
+ */
 __attribute__((target("avx512f"))) static void
-scan_avx512(const double *c, const double *r, size_t a, size_t b, double *pkc, double *worst,
-    double acc[3 * ZX_LANES])
+scan_avx512(const double *c, const struct zx_chunk *ck, size_t a, size_t b, double *pkc,
+    double *worst)
 {
-	const __m512i last = _mm512_set1_epi64(7);
-	const __m512d zero = _mm512_setzero_pd();
-	__m512d a1 = _mm512_loadu_pd(acc), a2 = _mm512_loadu_pd(acc + 8);
-	__m512d an = _mm512_loadu_pd(acc + 16);
-	__m512d pkv = _mm512_set1_pd(*pkc);
-	double lo = *worst;
-	__m512d thr = _mm512_set1_pd(lo * THR_SLACK);
-	size_t len = b - a + 1;
+	double pk = *pkc, lo = *worst;
+	__m512d thrv = _mm512_set1_pd(lo * THR_SLACK);
+	size_t end = b + 1;
+	size_t t = a - (a - ck->bar0) % 8;	/* start of a's block */
 
-	for (size_t i = 0; i < len; i += 8) {
-		__mmask8 act = len - i >= 8 ? 0xFF : (__mmask8)((1u << (len - i)) - 1);
-		__m512d v = _mm512_maskz_loadu_pd(act, c + a + i);
-		__m512d rv = _mm512_maskz_loadu_pd(act, r + a + i);
-		__m512d m = _mm512_max_pd(v, SHIFT_UP(v, 1));
+	for (; t < end; t += 8) {
+		size_t i = t - ck->bar0, left = end - t;
+		__mmask8 act = left >= 8 ? 0xFF : (__mmask8)((1u << left) - 1);
+		__m512d v, run;
+		double top;
 
-		m = _mm512_max_pd(m, SHIFT_UP(m, 2));
-		m = _mm512_max_pd(m, SHIFT_UP(m, 4));	/* peak within these 8 bars */
-		__m512d top = _mm512_permutexvar_pd(last, m);
+		if (t < a) {
+			/* The first block starts before a: its prefix max must start at a. */
+			act &= (__mmask8)(0xFFu << (a - t));
+			v = _mm512_maskz_loadu_pd(act, c + t);
+			run = _mm512_max_pd(v, SHIFT_UP(v, 1));
+			run = _mm512_max_pd(run, SHIFT_UP(run, 2));
+			run = _mm512_max_pd(run, SHIFT_UP(run, 4));
+			top = _mm512_reduce_max_pd(run);
+		} else {
+			v = _mm512_maskz_loadu_pd(act, c + t);
+			run = _mm512_maskz_loadu_pd(act, ck->pm + i);
+			top = ck->pm[i + (left >= 8 ? 7 : left - 1)];
+		}
+		run = _mm512_max_pd(run, _mm512_set1_pd(pk));
+		pk = top > pk ? top : pk;
 
-		m = _mm512_max_pd(m, pkv);		/* running peak at each bar */
-		pkv = _mm512_max_pd(pkv, top);		/* the only loop-carried max */
-
-		__mmask8 cand = _mm512_mask_cmp_pd_mask(act, v, _mm512_mul_pd(thr, m), _CMP_LT_OQ);
+		__mmask8 cand = _mm512_mask_cmp_pd_mask(act, v, _mm512_mul_pd(thrv, run),
+		    _CMP_LT_OQ);
 
 		if (cand) {
 			double q[8];
 
-			_mm512_storeu_pd(q, _mm512_div_pd(v, m));
+			_mm512_storeu_pd(q, _mm512_div_pd(v, run));
 			for (unsigned j = 0; j < 8; j++)
 				if (((cand >> j) & 1) && q[j] < lo)
 					lo = q[j];
-			thr = _mm512_set1_pd(lo * THR_SLACK);
+			thrv = _mm512_set1_pd(lo * THR_SLACK);
 		}
-		__m512d ng = _mm512_min_pd(rv, zero);
-
-		a1 = _mm512_add_pd(a1, rv);
-		a2 = _mm512_add_pd(a2, _mm512_mul_pd(rv, rv));
-		an = _mm512_add_pd(an, _mm512_mul_pd(ng, ng));
 	}
-	_mm512_storeu_pd(acc, a1);
-	_mm512_storeu_pd(acc + 8, a2);
-	_mm512_storeu_pd(acc + 16, an);
-	*pkc = _mm512_cvtsd_f64(pkv);
+	*pkc = pk;
 	*worst = lo;
 }
 #endif

@@ -19,8 +19,8 @@
 
 #include "engine.h"
 
-#define CHUNK_WORDS 32
-#define CHUNK_BARS (CHUNK_WORDS * 64)
+#define CHUNK_WORDS ZX_CHUNK_WORDS
+#define CHUNK_BARS ZX_CHUNK_BARS
 #define MAX_BATCH 512
 
 /* EMA arrays are T doubles per distinct period; refuse absurd grids. */
@@ -35,13 +35,14 @@ struct scratch {
 	double *buf;			/* SMA: one chunk per line of the batch */
 	double *line, *signal;		/* MACD: the combination's lines on the chunk */
 	uint64_t gt[CHUNK_WORDS], lt[CHUNK_WORDS];
+	struct zx_chunk *ck;		/* the current chunk's tables */
+	struct zx_bt_ctx bx;		/* the run's context pointing at ck */
 };
 
 struct run {
 	const struct zx_sweep_params *p;
 	const double *c;
 	size_t n;
-	double *r;			/* r[t] = c[t]/c[t-1] - 1 */
 	struct zx_bt_ctx bx;
 	zx_cmp_kernel kernel;
 
@@ -189,6 +190,8 @@ batch_item(void *ctx, size_t item, int thread)
 		zx_bt_init(&sc->bt[k - k0]);
 		sc->sig[k - k0] = 0;
 	}
+	sc->bx = R->bx;
+	sc->bx.ck = sc->ck;
 	if (strat == ZX_STRATEGY_SMA)
 		nl = batch_lines(R, sc, k0, k1);
 
@@ -196,6 +199,7 @@ batch_item(void *ctx, size_t item, int thread)
 		size_t w1 = w0 + CHUNK_WORDS < nw ? w0 + CHUNK_WORDS : nw;
 		size_t bar0 = 64 * w0, bar1 = 64 * w1 < n ? 64 * w1 : n;
 
+		zx_chunk_prepare(sc->ck, R->c, bar0, bar1);
 		for (size_t j = 0; j < nl; j++)
 			zx_sma_range(R->ph, R->pl, R->periods[sc->lines[j]], bar0, bar1,
 			    sc->buf + j * CHUNK_BARS);
@@ -220,12 +224,12 @@ batch_item(void *ctx, size_t item, int thread)
 				b = sc->signal;
 			}
 			zx_cmp_words(R->kernel, a, b, bar0, bar1 - bar0, start, sc->gt, sc->lt);
-			zx_bt_words(&R->bx, bt, w0, w1, sc->gt, sc->lt, start);
-			zx_bt_chunk_end(&R->bx, bt, bar1 - 1);
+			zx_bt_words(&sc->bx, bt, w0, w1, sc->gt, sc->lt, start);
+			zx_bt_chunk_end(&sc->bx, bt, bar1 - 1);
 		}
 	}
 	for (size_t k = k0; k < k1; k++) {
-		zx_bt_finish(&R->bx, &sc->bt[k - k0], R->p->periods_per_year, &R->res[k]);
+		zx_bt_finish(&sc->bx, &sc->bt[k - k0], R->p->periods_per_year, &R->res[k]);
 		R->res[k].fast = R->fast[k];
 		R->res[k].slow = R->slow[k];
 	}
@@ -240,6 +244,7 @@ scratch_free(struct scratch *s)
 	free(s->slot);
 	free(s->buf);
 	free(s->line);
+	free(s->ck);
 }
 
 /* Per-thread scratch for batches of up to R->batch combinations. */
@@ -253,7 +258,8 @@ scratch_alloc(const struct run *R, struct scratch *s)
 	s->sig = malloc(b * sizeof(double));
 	s->lf = malloc((2 * b + nl) * sizeof(size_t));
 	s->slot = malloc(R->n_periods * sizeof(int));
-	if (s->bt == NULL || s->sig == NULL || s->lf == NULL || s->slot == NULL)
+	s->ck = malloc(sizeof(*s->ck));
+	if (s->bt == NULL || s->sig == NULL || s->lf == NULL || s->slot == NULL || s->ck == NULL)
 		return -1;
 	s->ls = s->lf + b;
 	s->lines = s->lf + 2 * b;
@@ -286,7 +292,6 @@ run_free(struct run *R)
 	free(R->ph);
 	free(R->fast);
 	free(R->fi);
-	free(R->r);
 }
 
 static int
@@ -318,8 +323,7 @@ run_setup(struct run *R, const double *close, size_t n, const struct zx_sweep_pa
 	R->fast = malloc(2 * nc * sizeof(int));
 	R->fi = malloc(2 * nc * sizeof(size_t));
 	R->res = calloc(nc, sizeof(*R->res));
-	R->r = malloc(n * sizeof(double));
-	if (R->fast == NULL || R->fi == NULL || R->res == NULL || R->r == NULL)
+	if (R->fast == NULL || R->fi == NULL || R->res == NULL)
 		return -1;
 	R->slow = R->fast + nc;
 	R->si = R->fi + nc;
@@ -327,11 +331,7 @@ run_setup(struct run *R, const double *close, size_t n, const struct zx_sweep_pa
 	if (collect_periods(R, nc) < 0)
 		return -1;
 
-	R->r[0] = 0.0;
-	for (size_t t = 1; t < n; t++)
-		R->r[t] = close[t] / close[t - 1] - 1.0;
 	R->bx.c = close;
-	R->bx.r = R->r;
 	R->bx.n = n;
 	R->bx.fee = p->fee_bps / 1e4;
 	R->bx.scan = zx_scan_kernel_select();
