@@ -18,7 +18,10 @@ BEGIN
 		PERFORM zixly_enqueue('noop', jsonb_build_object('name', 'running'), tenant_id => t);
 		PERFORM zixly_claim('w-' || t);
 		PERFORM zixly_enqueue('noop', jsonb_build_object('name', 'failed'), tenant_id => t, max_attempts => 1);
-		PERFORM zixly_fail(id, 'w-' || t, 'boom') FROM zixly_claim('w-' || t);
+		PERFORM zixly_claim('w-' || t);	-- then dead-lettered directly (zixly_fail is tested elsewhere)
+		UPDATE zixly.pipeline_jobs SET status = 'FAILED', completed_at = now(), error_message = 'boom',
+		       locked_pid = NULL, lease_expires_at = NULL
+		 WHERE tenant_id = t AND parameters->>'name' = 'failed';
 	END LOOP;
 	FOREACH t IN ARRAY ARRAY['t1', 't2'] LOOP
 		PERFORM zixly_enqueue('noop', jsonb_build_object('name', 'queued'), tenant_id => t, idempotency_key => 'k');
