@@ -73,18 +73,21 @@ open_trade(const struct zx_bt_ctx *x, struct zx_bt *bt, size_t e)
 	bt->live = 1;
 	bt->e0 = bt->E;
 
+	const struct zx_chunk *ck = x->ck;
 	double c1 = x->c[e + 1];
-	double st = zx_ret(x->c, e + 1) - x->fee;
+	double r1 = e + 1 < ck->bar1 ? ck->r[e + 1 - ck->bar0] : zx_ret(x->c, e + 1);
+	double st = r1 - x->fee;
 	double E1 = bt->E * (1.0 + st);
 
 	bt->E = E1;
+	bt->s1st = st;
 	add_s(bt, st);
 	bt->next = e + 2;
 	if (E1 > 0) {
 		/* E[t] = K c[t] from here on; the carried peak in price units is peak / K. */
 		bt->bust = 0;
 		bt->K = E1 / c1;
-		bt->qc = bt->peak * c1 / E1;
+		bt->qc = bt->peak * (c1 / E1);
 		bt->pkc = c1 > bt->qc ? c1 : bt->qc;
 	} else {
 		/* A one-bar loss bigger than 1 - fee wiped the equity out: go bar by bar. */
@@ -144,7 +147,7 @@ trade_return(const struct zx_bt_ctx *x, const struct zx_bt *bt, size_t xe, int e
 	if (x->fee == 0)
 		return (c[xe] - c[e]) / c[e];
 
-	double m = 1.0 + (zx_ret(c, e + 1) - x->fee);
+	double m = 1.0 + bt->s1st;
 
 	if (xe >= e + 2)
 		m = m * (c[xe] / c[e + 1]);
@@ -237,14 +240,14 @@ zx_bt_finish(const struct zx_bt_ctx *x, struct zx_bt *bt, double periods_per_yea
 	out->max_drawdown_pct = (1.0 - bt->worst) * 100.0;
 	out->total_trades = bt->trades;
 	out->sortino_ratio = down > 0 ? (double)(mean / down) * ann : 0.0;
-	out->win_rate_pct = bt->trades ? (double)bt->wins / (double)bt->trades * 100.0 : 0.0;
+	out->win_rate_pct = bt->trades ? (double)bt->wins * 100.0 / (double)bt->trades : 0.0;
 	if (bt->gross_loss > 0)
 		out->profit_factor = bt->gross_win / bt->gross_loss;
 	else
 		out->profit_factor = bt->gross_win > 0 ? ZX_PROFIT_FACTOR_CAP : 0.0;
 	if (!(out->profit_factor <= ZX_PROFIT_FACTOR_CAP))
 		out->profit_factor = ZX_PROFIT_FACTOR_CAP;
-	out->exposure_pct = (double)bt->exposure / (double)m * 100.0;
+	out->exposure_pct = (double)bt->exposure * 100.0 / (double)m;
 }
 
 size_t

@@ -119,6 +119,7 @@ void zx_cross_events(zx_cmp_kernel k, const double *a, const double *b, size_t n
 #define ZX_CHUNK_BARS (ZX_CHUNK_WORDS * 64)
 struct zx_chunk {
 	size_t bar0, bar1;			/* bars [bar0, bar1) */
+	double r[ZX_CHUNK_BARS];		/* zx_ret(c, bar0 + i); 0 for bar 0 */
 	double pm[ZX_CHUNK_BARS];		/* max of c over the aligned 8-bar block, up to i */
 	double p1[ZX_CHUNK_BARS + 1];		/* p1[i] = sum of r over bars bar0 .. bar0+i-1 */
 	double p2[ZX_CHUNK_BARS + 1];		/* ... of r^2 */
@@ -176,7 +177,8 @@ struct zx_bt {
 	int live;		/* open trade with bars in the market still to account */
 	int bust;		/* equity <= 0 at entry: per-bar path */
 	size_t entry, next;	/* open trade: entry bar; next in-market bar to scan */
-	double e0, K, qc, pkc;	/* open trade: E at entry; E[t] = K c[t]; peak/K at entry; peak/K */
+	double e0, s1st;	/* open trade: E at entry; s of its first bar (r - fee) */
+	double K, qc, pkc;	/* E[t] = K c[t]; peak/K at entry; running peak/K */
 	double E, peak, worst;	/* equity after the accounted bars; its peak; min E/peak */
 	double c1, c2, cn;	/* this chunk's sums of s, s^2, min(s,0)^2 */
 	long double s1, s2, sn;	/* the sums of earlier chunks */

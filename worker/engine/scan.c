@@ -37,6 +37,7 @@ zx_chunk_prepare(struct zx_chunk *ck, const double *c, size_t bar0, size_t bar1)
 		double rt = bar0 + i > 0 ? zx_ret(c, bar0 + i) : 0.0;
 		double ng = rt < 0 ? rt : 0.0, ct = c[bar0 + i];
 
+		ck->r[i] = rt;
 		s1 += rt;
 		s2 += rt * rt;
 		sn += ng * ng;
