@@ -31,13 +31,16 @@ session() {
 say() { echo "$2" >&"${SESSION_FD[$1]}"; }
 # running_by WORKER: how many RUNNING jobs WORKER holds
 running_by() { q "SELECT count(*) FROM zixly.pipeline_jobs WHERE status = 'RUNNING' AND locked_by = '$1'"; }
+# holds WORKER N: WORKER holds at least N RUNNING jobs (for zx_wait_for, which re-runs it)
+holds() { [ "$(running_by "$1")" -ge "$2" ]; }
+rescues_one() { [ "$(q "SELECT zixly_rescue()")" = 1 ]; }
 
 q "SELECT count(*) FROM zixly_enqueue_batch('noop', (SELECT jsonb_agg(jsonb_build_object('n', g)) FROM generate_series(1, 5) g))" >/dev/null
 
 # ---------------------------------------------------------------- a claimer is terminated
 session claimer
 say claimer "SELECT count(*) FROM zixly_claim('crash-w', 5);"
-zx_wait_for "the claim" 10 test "$(running_by crash-w)" = 5 || bail "the claimer did not claim"
+zx_wait_for "the claim" 10 holds crash-w 5 || bail "the claimer did not claim"
 pid=$(q "SELECT DISTINCT locked_pid FROM zixly.pipeline_jobs WHERE locked_by = 'crash-w'")
 is "$(q "SELECT state FROM pg_stat_activity WHERE pid = $pid")" "idle" "the claimer holds 5 jobs and sits idle"
 is "$(q "SELECT zixly_rescue()")" 0 "while its session lives and its lease is valid, nothing is rescued"
@@ -67,12 +70,22 @@ is "$(q "SELECT count(*) FROM zixly_complete_batch('rescuer', (SELECT array_agg(
 # ---------------------------------------------------------------- a live session's lease runs out
 q "SELECT zixly_enqueue('noop', '{\"n\": \"lease\"}')" >/dev/null
 session slow
-say slow "SELECT count(*) FROM zixly_claim('slow-w', 1, lease => '1 second');"
-zx_wait_for "the slow claim" 10 test "$(running_by slow-w)" = 1 || bail "the slow worker did not claim"
+say slow "SELECT count(*) FROM zixly_claim('slow-w', 1, lease => '3 seconds');"
+zx_wait_for "the slow claim" 10 holds slow-w 1 || bail "the slow worker did not claim"
 slow_pid=$(q "SELECT locked_pid FROM zixly.pipeline_jobs WHERE locked_by = 'slow-w'")
-is "$(q "SELECT zixly_rescue()")" 0 "a live session with a valid 1 s lease keeps its job"
-sleep 1.2
-is "$(q "SELECT zixly_rescue()")" 1 "after 1.2 s without a heartbeat its job is rescued"
+# one transaction: the lease is still valid at now(), and the rescue (which compares with now()) keeps it
+is "$(psql -qXAt -v ON_ERROR_STOP=1 <<'SQL'
+BEGIN;
+SELECT lease_expires_at > now() FROM zixly.pipeline_jobs WHERE locked_by = 'slow-w';
+SELECT zixly_rescue();
+COMMIT;
+SQL
+)" "t
+0" "a live session with a valid 3 s lease keeps its job"
+expires=$(q "SELECT extract(epoch FROM lease_expires_at)::numeric(20,3) FROM zixly.pipeline_jobs WHERE locked_by = 'slow-w'")
+zx_wait_for "the lease to run out" 15 rescues_one
+is "$(q "SELECT count(*) FROM zixly.pipeline_jobs WHERE locked_by = 'slow-w' AND status = 'QUEUED'
+          AND updated_at >= to_timestamp($expires)")" 1 "after its lease ran out without a heartbeat, its job is rescued"
 is "$(q "SELECT count(*) FROM pg_stat_activity WHERE pid = $slow_pid")" 1 "... though its session is alive"
 is "$(q "SELECT status || ': ' || error_message FROM zixly.pipeline_jobs WHERE parameters->>'n' = 'lease'")" \
 	"QUEUED: worker slow-w lost the job (lease expired) on attempt 1 of 3" "... back to QUEUED, explained as an expired lease"
@@ -85,14 +98,14 @@ like "$(cat "$WORK/slow.out")" 'cannot complete job "c[0-9a-z]{24}": its status 
 q "UPDATE zixly.pipeline_jobs SET status = 'CANCELLED' WHERE status = 'QUEUED'"
 q "SELECT zixly_enqueue('noop', '{\"n\": \"hb\"}')" >/dev/null
 session beating
-say beating "SELECT count(*) FROM zixly_claim('hb-w', 1, lease => '1 second');"
-zx_wait_for "the heartbeat claim" 10 test "$(running_by hb-w)" = 1 || bail "the heartbeating worker did not claim"
-for i in 1 2 3 4 5 6; do
-	say beating "SELECT count(*) FROM zixly_heartbeat('hb-w', NULL, '1 second');"
+say beating "SELECT count(*) FROM zixly_claim('hb-w', 1, lease => '2 seconds');"
+zx_wait_for "the heartbeat claim" 10 holds hb-w 1 || bail "the heartbeating worker did not claim"
+for i in $(seq 1 8); do
+	say beating "SELECT count(*) FROM zixly_heartbeat('hb-w', NULL, '2 seconds');"
 	sleep 0.3
 	[ "$(q "SELECT zixly_rescue()")" = 0 ] || break
 done
-is "$(running_by hb-w)" 1 "a worker heartbeating every 0.3 s keeps its job past its 1 s lease"
+is "$(running_by hb-w)" 1 "a worker heartbeating every 0.3 s keeps its job past its 2 s lease ($i heartbeats)"
 
 # ---------------------------------------------------------------- pid reuse
 # The heartbeating session is alive. Pretend its job was claimed by an earlier session that had
@@ -110,7 +123,7 @@ is "$(q "SELECT error_message FROM zixly.pipeline_jobs WHERE parameters->>'n' = 
 q "SELECT count(*) FROM zixly_enqueue_batch('noop', '[{\"n\": \"r1\"}, {\"n\": \"r2\"}]')" >/dev/null
 session doomed
 say doomed "SELECT count(*) FROM zixly_claim('doomed-w', 10, lease => '1 hour');"
-zx_wait_for "the doomed claim" 10 test "$(running_by doomed-w)" -ge 2 || bail "the doomed worker did not claim"
+zx_wait_for "the doomed claim" 10 holds doomed-w 2 || bail "the doomed worker did not claim"
 n_doomed=$(running_by doomed-w)
 zx_cluster_stop
 zx_cluster_restart
