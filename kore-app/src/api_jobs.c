@@ -212,8 +212,10 @@ zx_api_pipelines(struct http_request *req)
 	long			 n;
 	int			 a;
 
-	if (http_state_exists(req))
-		return (zx_db_run(req));
+	if (http_state_exists(req)) {
+		return (req->method == HTTP_METHOD_POST ?
+		    zx_enqueue_resume(req) : zx_db_run(req));
+	}
 
 	if (req->method == HTTP_METHOD_POST) {
 		ctx = zx_enqueue_ctx(req, ZX_ROUTE_PIPELINES);

@@ -68,6 +68,7 @@ struct zx_ctx {
 
 	struct kore_pgsql	 sql;
 	int			 sql_bound;
+	int			 in_db;		/* zx_db_run drives the request */
 	int			 step;
 	int			 in_txn;
 	int			 retries;
@@ -117,9 +118,49 @@ int	 zx_auth_webhook(struct http_request *, struct zx_ctx *);
 void	 zx_auth_setup(void);
 char	*zx_jwt_issue(const char *, const char *, const char *, int64_t *);
 
+/*
+ * batch.c: concurrent webhook requests share statements. A member is
+ * embedded in a request's state; it joins a batch, the request sleeps,
+ * and is woken with its own row of the shared statement's result.
+ */
+#define ZX_MEMBER_OK		1	/* got its row */
+#define ZX_MEMBER_NOROW		2	/* admit: the API key is not valid */
+#define ZX_MEMBER_FAILED	3	/* a SQL error: redo this one alone */
+#define ZX_MEMBER_LOST		4	/* no database: 503 */
+
+struct zx_run;
+struct zx_batch;
+
+struct zx_member {
+	struct http_request	*req;
+	struct zx_batch		*batch;		/* pending in this batch */
+	struct zx_run		*run;		/* or in flight in this run */
+	int			 index;
+	int			 done;
+	int			 outcome;
+	const char		*body;		/* enqueue: the JSON object */
+	size_t			 body_len;
+	/* admit: key check and rate limit */
+	char			 tenant[ZX_ID_MAX + 1];
+	int			 allowed;
+	char			 remaining[24];
+	char			 reset[24];
+	/* enqueue */
+	char			 job_id[ZX_ID_MAX + 1];
+	char			 created_at[40];
+	TAILQ_ENTRY(zx_member)	 list;
+};
+
+void	 zx_batch_admit(struct zx_member *, struct http_request *,
+	    const char *);
+void	 zx_batch_enqueue(struct zx_member *, struct http_request *,
+	    const char *, const char *, const char *, size_t);
+void	 zx_batch_leave(struct zx_member *);
+
 /* webhook.c: the enqueue flow, shared with POST /api/pipelines */
 struct zx_ctx	*zx_enqueue_ctx(struct http_request *, int);
 int	 zx_enqueue_begin(struct http_request *, struct zx_ctx *);
+int	 zx_enqueue_resume(struct http_request *);
 
 /* metrics.c */
 void	 zx_metrics_init(void);
@@ -132,6 +173,8 @@ void	 zx_metrics_init(void);
 	"$2::integer, 60) AS r"
 int	 zx_ratelimit_rows(struct http_request *, struct zx_ctx *,
 	    struct kore_pgsql *);
+int	 zx_ratelimit_apply(struct http_request *, struct zx_ctx *, int,
+	    const char *, const char *, const char *);
 const char *zx_ratelimit_param(void);
 
 #endif

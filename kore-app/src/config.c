@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "buf.h"
 #include "config.h"
 #include "jwt.h"
@@ -30,6 +32,8 @@ static const struct {
 	    offsetof(struct zx_config, db_pool) },
 	{ "ZIXLY_JWT_TTL", 60, 604800, 3600,
 	    offsetof(struct zx_config, jwt_ttl) },
+	{ "ZIXLY_BATCH", 0, 1, 1,
+	    offsetof(struct zx_config, batch) },
 };
 
 int
@@ -92,4 +96,62 @@ zx_config_clear(struct zx_config *cfg)
 {
 	free(cfg->database_url);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+static void
+conninfo_value(struct zx_buf *b, const char *v)
+{
+	zx_buf_puts(b, "'");
+	for (; *v != '\0'; v++) {
+		if (*v == '\'' || *v == '\\')
+			zx_buf_puts(b, "\\");
+		zx_buf_append(b, v, 1);
+	}
+	zx_buf_puts(b, "'");
+}
+
+char *
+zx_conninfo_with_options(const char *conninfo, const char *extra, char *err,
+    size_t errlen)
+{
+	PQconninfoOption	*opts, *o;
+	struct zx_buf		 b;
+	char			*perr = NULL;
+	int			 have_options = 0;
+
+	if ((opts = PQconninfoParse(conninfo, &perr)) == NULL) {
+		(void)snprintf(err, errlen, "DATABASE_URL is not a valid "
+		    "connection string: %s", perr != NULL ? perr :
+		    "out of memory");
+		PQfreemem(perr);
+		return (NULL);
+	}
+	zx_buf_init(&b, 256);
+	for (o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "options") == 0) {
+			struct zx_buf	v;
+
+			zx_buf_init(&v, 64);
+			if (o->val != NULL && *o->val != '\0') {
+				zx_buf_puts(&v, o->val);
+				zx_buf_puts(&v, " ");
+			}
+			zx_buf_puts(&v, extra);
+			zx_buf_appendf(&b, "%soptions=", b.len ? " " : "");
+			conninfo_value(&b, v.data);
+			zx_buf_free(&v);
+			have_options = 1;
+			continue;
+		}
+		if (o->val == NULL)
+			continue;
+		zx_buf_appendf(&b, "%s%s=", b.len ? " " : "", o->keyword);
+		conninfo_value(&b, o->val);
+	}
+	if (!have_options) {
+		zx_buf_appendf(&b, "%soptions=", b.len ? " " : "");
+		conninfo_value(&b, extra);
+	}
+	PQconninfoFree(opts);
+	return (b.data);
 }

@@ -23,6 +23,7 @@ struct zx_config {
 	long		 workers;	/* Kore worker processes */
 	long		 db_pool;	/* connections per worker */
 	long		 jwt_ttl;	/* seconds a login token lives */
+	long		 batch;		/* 0: one statement per webhook */
 };
 
 extern struct zx_config zx_config;
@@ -35,5 +36,12 @@ extern struct zx_config zx_config;
 int	zx_config_load(struct zx_config *, const char *(*)(const char *),
 	    char *err, size_t errlen);
 void	zx_config_clear(struct zx_config *);
+
+/*
+ * DATABASE_URL (key=value or URI) as a key=value string with extra
+ * server options appended to its "options" (e.g. "-c zixly.notify=off").
+ * malloc'd, or NULL with the reason in err.
+ */
+char	*zx_conninfo_with_options(const char *, const char *, char *, size_t);
 
 #endif

@@ -70,6 +70,7 @@ int
 zx_db_start(struct http_request *req, struct zx_ctx *ctx)
 {
 	ctx->step = 0;
+	ctx->in_db = 1;
 	req->fsm_state = ZX_ST_SETUP;
 	return (zx_db_run(req));
 }

@@ -55,7 +55,8 @@ runtime_dir_remove(void)
 void
 kore_parent_configure(int argc, char **argv)
 {
-	char	err[256];
+	char	 err[256];
+	char	*conninfo;
 
 	(void)argc;
 	(void)argv;
@@ -76,13 +77,29 @@ kore_parent_configure(int argc, char **argv)
 	}
 	zx_auth_setup();
 
-	/* libpq: never hang on an unreachable server; name ourselves. */
+	/*
+	 * libpq defaults (DATABASE_URL still wins): never hang on an
+	 * unreachable server, name ourselves, and skip the GSSAPI probe
+	 * every new connection would otherwise make.
+	 */
 	(void)setenv("PGCONNECT_TIMEOUT", "3", 0);
 	(void)setenv("PGAPPNAME", "zixly-app", 0);
+	(void)setenv("PGGSSENCMODE", "disable", 0);
 
 	worker_count = (u_int8_t)zx_config.workers;
 	pgsql_conn_max = (u_int16_t)zx_config.db_pool;
-	zx_db_register(zx_config.database_url);
+	/*
+	 * Session settings for every pooled connection: enqueues from the
+	 * app wake workers through zixly_wait's commit hook, not NOTIFY,
+	 * whose database-wide lock is held across the commit flush and would
+	 * serialise concurrent webhook commits; and no JIT, which the batch
+	 * statements' (over)estimated costs would trigger for nothing.
+	 */
+	if ((conninfo = zx_conninfo_with_options(zx_config.database_url,
+	    "-c zixly.notify=off -c jit=off", err, sizeof(err))) == NULL)
+		fatal("zixly: %s", err);
+	zx_db_register(conninfo);
+	free(conninfo);
 	zx_metrics_init();
 
 	kore_log(LOG_NOTICE, "zixly-app %s: %ld worker(s), %ld database "

@@ -31,28 +31,23 @@ zx_ratelimit_param(void)
 }
 
 /*
- * Reads the row of ZX_RATELIMIT_SQL. Returns 1 when the key is valid and
- * within its limit (ctx->tenant is set); otherwise the 401 or 429 answer
- * is set and 0 returned.
+ * Applies a key check and rate-limit result: found says whether the key
+ * is valid. Returns 1 when the request may go on (ctx->tenant set);
+ * otherwise the 401 or 429 answer is set and 0 returned.
  */
 int
-zx_ratelimit_rows(struct http_request *req, struct zx_ctx *ctx,
-    struct kore_pgsql *sql)
+zx_ratelimit_apply(struct http_request *req, struct zx_ctx *ctx, int found,
+    const char *allowed, const char *remaining, const char *reset)
 {
-	char		 h[96];
-	const char	*remaining, *reset;
+	char	h[96];
 
-	if (kore_pgsql_ntuples(sql) != 1) {
+	if (!found) {
 		http_response_header(req, "www-authenticate",
 		    "Bearer realm=\"zixly\", error=\"invalid_token\"");
 		zx_fail(ctx, 401, "unauthorized",
 		    "the API key is not valid (unknown, revoked or malformed)");
 		return (0);
 	}
-	(void)kore_strlcpy(ctx->tenant, kore_pgsql_getvalue(sql, 0, 0),
-	    sizeof(ctx->tenant));
-	remaining = kore_pgsql_getvalue(sql, 0, 2);
-	reset = kore_pgsql_getvalue(sql, 0, 3);
 
 	(void)snprintf(h, sizeof(h), "\"per-key\";q=%ld;w=60",
 	    zx_config.rate_limit);
@@ -60,7 +55,7 @@ zx_ratelimit_rows(struct http_request *req, struct zx_ctx *ctx,
 	(void)snprintf(h, sizeof(h), "\"per-key\";r=%s;t=%s", remaining, reset);
 	http_response_header(req, "ratelimit", h);
 
-	if (strcmp(kore_pgsql_getvalue(sql, 0, 1), "t") != 0) {
+	if (strcmp(allowed, "t") != 0) {
 		http_response_header(req, "retry-after", reset);
 		(void)snprintf(h, sizeof(h), "at most %ld requests a minute "
 		    "per API key; retry in %s s", zx_config.rate_limit, reset);
@@ -68,4 +63,17 @@ zx_ratelimit_rows(struct http_request *req, struct zx_ctx *ctx,
 		return (0);
 	}
 	return (1);
+}
+
+/* The same, from the row of ZX_RATELIMIT_SQL (tenant, allowed, ...). */
+int
+zx_ratelimit_rows(struct http_request *req, struct zx_ctx *ctx,
+    struct kore_pgsql *sql)
+{
+	if (kore_pgsql_ntuples(sql) != 1)
+		return (zx_ratelimit_apply(req, ctx, 0, NULL, NULL, NULL));
+	(void)kore_strlcpy(ctx->tenant, kore_pgsql_getvalue(sql, 0, 0),
+	    sizeof(ctx->tenant));
+	return (zx_ratelimit_apply(req, ctx, 1, kore_pgsql_getvalue(sql, 0, 1),
+	    kore_pgsql_getvalue(sql, 0, 2), kore_pgsql_getvalue(sql, 0, 3)));
 }

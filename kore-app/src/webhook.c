@@ -8,14 +8,19 @@
  * "priority" and "idempotency_key"; zixly_enqueue validates the sweep
  * parameters (SQLSTATE 22023, mapped to a 400 by errors.c).
  *
- * Statements, on one pooled connection:
- *   [webhook] key check + rate limit (its own quick transaction)
- *   without Idempotency-Key: one statement, zixly_enqueue(...) whose
- *     tenant_id argument is set_config('zixly.tenant_id', $1, true):
- *     arguments are evaluated before the function runs, so the tenant
- *     is set in the statement's transaction before the insert, and RLS
- *     checks the new row against it. One round trip, one commit.
- *   with an Idempotency-Key: BEGIN; set the tenant and take a
+ Steps:
+ *   1. [webhook] key check + rate limit, in its own quick transaction,
+ *      shared with concurrent requests for the same key (batch.c).
+ *   2. without an Idempotency-Key: the job joins a shared
+ *      zixly_enqueue_batch for its tenant and priority (batch.c), one
+ *      commit for all of them. If that statement fails, or if the batch
+ *      could not be used, the request runs alone on its own connection
+ *      (db.c): zixly_enqueue(...) whose tenant_id argument is
+ *      set_config('zixly.tenant_id', $1, true) -- arguments are evaluated
+ *      before the function runs, so the tenant is set in the statement's
+ *      transaction before the insert and RLS checks the new row.
+ *   3. with an Idempotency-Key, alone on its connection: BEGIN; set the
+ *      tenant and take a
  *     transaction advisory lock on (tenant, key) without waiting -- if
  *     another request holds it, that one is in flight: 409; enqueue with
  *     the key (the extension returns the first job for a known key);
@@ -58,9 +63,14 @@ static const char sql_enqueue_idem[] =
     "$2::jsonb - '" ZX_JOB_OPTION_KEYS "'::text[], $1, "
     "priority => $3::integer, idempotency_key => $4) AS j";
 
+enum { PHASE_START, PHASE_ADMIT, PHASE_ENQUEUE };
+
 struct enqueue_state {
 	struct zx_ctx		 ctx;
+	int			 phase;
+	struct zx_member	 m;		/* in a batch (batch.c) */
 	char			*body;		/* the raw JSON text, NUL-ended */
+	size_t			 body_len;
 	struct zx_job_body	 opts;
 	char			 idem[ZX_IDEM_KEY_MAX + 1];
 	int			 has_idem;
@@ -82,6 +92,9 @@ static void	enqueue_rows(struct http_request *, struct zx_ctx *,
 static void	enqueue_done(struct http_request *, struct zx_ctx *);
 static void	enqueue_free(struct zx_ctx *);
 static void	enqueue_read_body(struct http_request *, struct enqueue_state *);
+static int	enqueue_admitted(struct http_request *, struct enqueue_state *);
+static int	enqueue_alone(struct http_request *, struct enqueue_state *, int);
+static void	enqueue_accepted(struct http_request *, struct enqueue_state *);
 
 int		zx_webhook_trading_sweep(struct http_request *);
 
@@ -105,6 +118,7 @@ enqueue_free(struct zx_ctx *ctx)
 {
 	struct enqueue_state	*es = (struct enqueue_state *)ctx;
 
+	zx_batch_leave(&es->m);
 	free(es->body);
 	zx_job_body_clear(&es->opts);
 	zx_buf_free(&es->pending);
@@ -117,7 +131,7 @@ zx_webhook_trading_sweep(struct http_request *req)
 	struct zx_ctx	*ctx;
 
 	if (http_state_exists(req))
-		return (zx_db_run(req));
+		return (zx_enqueue_resume(req));
 
 	ctx = zx_enqueue_ctx(req, ZX_ROUTE_WEBHOOK);
 	if (!zx_method_ok(req, ctx, HTTP_METHOD_POST))
@@ -136,14 +150,13 @@ enqueue_read_body(struct http_request *req, struct enqueue_state *es)
 {
 	struct zx_ctx	*ctx = &es->ctx;
 	const char	*h;
-	size_t		 len;
 	int		 status;
 
 	if (!zx_require_json(req, ctx) ||
-	    !zx_read_body(req, ctx, &es->body, &len))
+	    !zx_read_body(req, ctx, &es->body, &es->body_len))
 		goto pending;
 
-	if ((status = zx_job_body_parse(es->body, len, &es->opts,
+	if ((status = zx_job_body_parse(es->body, es->body_len, &es->opts,
 	    &es->pending)) != 0) {
 		es->pending_status = status;
 		return;
@@ -195,12 +208,83 @@ zx_enqueue_begin(struct http_request *req, struct zx_ctx *ctx)
 	struct enqueue_state	*es = (struct enqueue_state *)ctx;
 
 	enqueue_read_body(req, es);
-	es->base = ctx->cred != NULL ? 1 : 0;
-	if (es->base == 0 && es->pending_status != 0) {
+	if (ctx->cred != NULL && !zx_config.batch)
+		return (enqueue_alone(req, es, 1));
+	if (ctx->cred != NULL) {
+		es->phase = PHASE_ADMIT;
+		zx_batch_admit(&es->m, req, ctx->cred);
+		return (KORE_RESULT_RETRY);
+	}
+	if (es->pending_status != 0) {
 		zx_fail_body(ctx, es->pending_status, &es->pending);
 		return (zx_reply(req, ctx));
 	}
-	return (zx_db_start(req, ctx));
+	return (enqueue_admitted(req, es));
+}
+
+/* The key is good and within its limit: queue the job. */
+static int
+enqueue_admitted(struct http_request *req, struct enqueue_state *es)
+{
+	if (es->has_idem || !zx_config.batch)
+		return (enqueue_alone(req, es, 0));
+	es->phase = PHASE_ENQUEUE;
+	zx_batch_enqueue(&es->m, req, es->ctx.tenant, es->prio, es->body,
+	    es->body_len);
+	return (KORE_RESULT_RETRY);
+}
+
+/* The statements on the request's own connection (base 1: key first). */
+static int
+enqueue_alone(struct http_request *req, struct enqueue_state *es, int base)
+{
+	es->base = base;
+	return (zx_db_start(req, &es->ctx));
+}
+
+/* Called again after sleeping in a batch, or by the statement runner. */
+int
+zx_enqueue_resume(struct http_request *req)
+{
+	struct enqueue_state	*es = http_state_get(req);
+	struct zx_ctx		*ctx = &es->ctx;
+	struct zx_member	*m = &es->m;
+
+	if (ctx->in_db)
+		return (zx_db_run(req));
+	if (!m->done) {
+		http_request_sleep(req);
+		return (KORE_RESULT_RETRY);
+	}
+	m->done = 0;
+
+	if (m->outcome == ZX_MEMBER_LOST) {
+		zx_fail(ctx, 503, "service_unavailable",
+		    "the database is unavailable; try again shortly");
+		return (zx_reply(req, ctx));
+	}
+	if (m->outcome == ZX_MEMBER_FAILED)
+		return (enqueue_alone(req, es, es->phase == PHASE_ADMIT));
+
+	if (es->phase == PHASE_ADMIT) {
+		if (!zx_ratelimit_apply(req, ctx, m->outcome == ZX_MEMBER_OK,
+		    m->allowed ? "t" : "f", m->remaining, m->reset))
+			return (zx_reply(req, ctx));
+		(void)kore_strlcpy(ctx->tenant, m->tenant, sizeof(ctx->tenant));
+		if (es->pending_status != 0) {
+			zx_fail_body(ctx, es->pending_status, &es->pending);
+			return (zx_reply(req, ctx));
+		}
+		return (enqueue_admitted(req, es));
+	}
+
+	es->have_job = 1;
+	es->created = 1;
+	(void)kore_strlcpy(es->job_id, m->job_id, sizeof(es->job_id));
+	(void)kore_strlcpy(es->created_at, m->created_at,
+	    sizeof(es->created_at));
+	enqueue_accepted(req, es);
+	return (zx_reply(req, ctx));
 }
 
 static int
@@ -302,7 +386,6 @@ static void
 enqueue_done(struct http_request *req, struct zx_ctx *ctx)
 {
 	struct enqueue_state	*es = (struct enqueue_state *)ctx;
-	char			 loc[128];
 
 	if (ctx->status != 0)
 		return;
@@ -312,6 +395,16 @@ enqueue_done(struct http_request *req, struct zx_ctx *ctx)
 	}
 	if (es->created)
 		zx_metrics_job_queued(zx_metrics);
+	enqueue_accepted(req, es);
+}
+
+/* The 202 answer, exactly as the spec shows it. */
+static void
+enqueue_accepted(struct http_request *req, struct enqueue_state *es)
+{
+	struct zx_ctx	*ctx = &es->ctx;
+	char		 loc[128];
+
 	if (es->replay)
 		http_response_header(req, "idempotent-replayed", "true");
 	(void)snprintf(loc, sizeof(loc), "/api/pipelines/%s", es->job_id);

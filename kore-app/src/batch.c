@@ -1,0 +1,449 @@
+/*
+ * batch.c
+ *	Group commit for webhooks: concurrent requests share statements.
+ *
+ * Every accepted webhook is a durable commit, and a commit waits for a
+ * WAL flush; one statement per request would make the disk's flush rate
+ * the app's ceiling. So requests that arrive while a statement is in
+ * flight wait together and go in the next one:
+ *   admit   (same API key): one key check and N rate-limit hits, in one
+ *           short transaction that needs no WAL flush;
+ *   enqueue (same tenant and priority): one zixly_enqueue_batch of N
+ *           jobs, one commit.
+ * Each request is answered only after the statement holding its job has
+ * committed, so a 202 still means "durably queued". An idle app adds no
+ * delay: a lone request goes out at once, on the next turn of the event
+ * loop. Requests with an Idempotency-Key are not batched (webhook.c).
+ * If a shared statement fails with a SQL error (one bad body fails the
+ * whole batch), each member is redone alone, so every request gets its
+ * own answer; a lost connection is a 503 for all of them.
+ *
+ * Kore: statements run on a callback-bound kore_pgsql (no request owns
+ * them). The callback only records what happened; everything else --
+ * waking members, freeing, starting the next statement -- runs from a
+ * zero-delay Kore timer, with no pgsql frame on the stack. Kore drops a
+ * connection that errors in epoll without calling back, so while
+ * statements are in flight the same timer also looks every 100 ms.
+ *
+ * Ownership: a member lives in its request's state and leaves (pending
+ * list or run slot) from the request's onfree hook; a run copies what it
+ * sends, so a request may go away while its statement is in flight.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "errors.h"
+
+#define BATCH_MAX_MEMBERS	256		/* rows per statement */
+#define BATCH_MAX_BYTES		(1024 * 1024)	/* JSON per statement */
+#define BATCH_MAX_RUNS		2		/* statements in flight per batch */
+#define BATCH_WATCH_MS		100
+
+enum { ADMIT, ENQUEUE };
+
+struct zx_run {
+	struct kore_pgsql	 sql;
+	struct zx_batch		*batch;
+	struct zx_member	**slots;	/* by index; NULL once gone */
+	int			 n;
+	int			 got;		/* rows read */
+	int			 bound;
+	int			 started;
+	int			 finished;
+	int			 failed;
+	int			 lost;
+	struct zx_buf		 arg;		/* enqueue: the JSON array */
+	char			 count[16];
+	TAILQ_ENTRY(zx_run)	 list;
+};
+
+struct zx_batch {
+	int			 kind;
+	char			*key;		/* API key, or tenant */
+	char			 prio[16];
+	TAILQ_HEAD(, zx_member)	 pending;
+	int			 npending;
+	size_t			 pending_bytes;
+	TAILQ_HEAD(, zx_run)	 runs;
+	int			 nruns;
+	struct kore_timer	*timer;
+	uint64_t		 timer_at;
+	TAILQ_ENTRY(zx_batch)	 list;
+};
+
+static TAILQ_HEAD(, zx_batch)	batches = TAILQ_HEAD_INITIALIZER(batches);
+
+/* The key is checked once (materialized), then one hit per member. */
+static const char sql_admit[] =
+    "WITH a AS MATERIALIZED (SELECT * FROM zixly_authenticate_api_key($1)) "
+    "SELECT g.i, a.tenant_id, r.allowed, r.remaining, r.reset_seconds "
+    "FROM a CROSS JOIN pg_catalog.generate_series(1, $3::integer) AS g(i) "
+    "CROSS JOIN LATERAL zixly_rate_limit(CASE WHEN g.i > 0 THEN "
+    "'apikey:' || a.key_id END, $2::integer, 60) AS r "
+    "ORDER BY g.i";
+
+/*
+ * The tenant is set by an argument of zixly_enqueue_batch, so it is in
+ * place (for row-level security) before the function inserts anything.
+ * Rows come back in the order of the array.
+ */
+static const char sql_enqueue[] =
+    "SELECT j.id, " ZX_SQL_TS("j.created_at") " "
+    "FROM zixly_enqueue_batch('trading-sweep', "
+    "(SELECT pg_catalog.jsonb_agg(x.e - '" ZX_JOB_OPTION_KEYS "'::text[] "
+    "ORDER BY x.n) FROM pg_catalog.jsonb_array_elements($2::jsonb) "
+    "WITH ORDINALITY AS x(e, n)), "
+    "pg_catalog.set_config('zixly.tenant_id', $1, true), "
+    "priority => $3::integer) AS j";
+
+static struct zx_batch	*batch_get(int, const char *, const char *);
+static void		 batch_join(struct zx_batch *, struct zx_member *,
+			    struct http_request *);
+static void		 batch_schedule(struct zx_batch *, uint64_t);
+static void		 batch_tick(void *, uint64_t);
+static void		 run_new(struct zx_batch *);
+static void		 run_start(struct zx_run *);
+static void		 run_cb(struct kore_pgsql *, void *);
+static void		 run_rows(struct zx_run *);
+static void		 run_finish(struct zx_run *);
+
+static struct zx_batch *
+batch_get(int kind, const char *key, const char *prio)
+{
+	struct zx_batch	*b;
+
+	TAILQ_FOREACH(b, &batches, list) {
+		if (b->kind == kind && strcmp(b->key, key) == 0 &&
+		    strcmp(b->prio, prio) == 0)
+			return (b);
+	}
+	b = kore_calloc(1, sizeof(*b));
+	b->kind = kind;
+	b->key = kore_strdup(key);
+	(void)kore_strlcpy(b->prio, prio, sizeof(b->prio));
+	TAILQ_INIT(&b->pending);
+	TAILQ_INIT(&b->runs);
+	TAILQ_INSERT_TAIL(&batches, b, list);
+	return (b);
+}
+
+static void
+batch_join(struct zx_batch *b, struct zx_member *m, struct http_request *req)
+{
+	m->req = req;
+	m->batch = b;
+	m->run = NULL;
+	m->done = 0;
+	m->outcome = 0;
+	TAILQ_INSERT_TAIL(&b->pending, m, list);
+	b->npending++;
+	b->pending_bytes += m->body_len;
+	http_request_sleep(req);
+	batch_schedule(b, 0);
+}
+
+/* Admit: check the API key and take one rate-limit hit. */
+void
+zx_batch_admit(struct zx_member *m, struct http_request *req,
+    const char *api_key)
+{
+	m->body = NULL;
+	m->body_len = 0;
+	batch_join(batch_get(ADMIT, api_key, ""), m, req);
+}
+
+/* Enqueue one job body for a tenant at a priority. */
+void
+zx_batch_enqueue(struct zx_member *m, struct http_request *req,
+    const char *tenant, const char *prio, const char *body, size_t len)
+{
+	m->body = body;
+	m->body_len = len;
+	batch_join(batch_get(ENQUEUE, tenant, prio), m, req);
+}
+
+/* The request is going away (its onfree hook). */
+void
+zx_batch_leave(struct zx_member *m)
+{
+	if (m->batch != NULL) {
+		TAILQ_REMOVE(&m->batch->pending, m, list);
+		m->batch->npending--;
+		m->batch->pending_bytes -= m->body_len;
+		m->batch = NULL;
+	}
+	if (m->run != NULL) {
+		m->run->slots[m->index] = NULL;
+		m->run = NULL;
+	}
+	m->req = NULL;
+}
+
+/* Runs batch_tick after ms (sooner if already due sooner). */
+static void
+batch_schedule(struct zx_batch *b, uint64_t ms)
+{
+	uint64_t	at = kore_time_ms() + ms;
+
+	if (b->timer != NULL) {
+		if (b->timer_at <= at)
+			return;
+		kore_timer_remove(b->timer);
+	}
+	b->timer = kore_timer_add(batch_tick, ms, b, KORE_TIMER_ONESHOT);
+	b->timer_at = at;
+}
+
+/*
+ * The batch's driver, always called from a Kore timer: finish what is
+ * done, start what can start, and free the batch when it is idle.
+ */
+static void
+batch_tick(void *arg, uint64_t now)
+{
+	struct zx_batch	*b = arg;
+	struct zx_run	*run, *next;
+
+	(void)now;
+	b->timer = NULL;	/* Kore frees the oneshot timer after us */
+
+	for (run = TAILQ_FIRST(&b->runs); run != NULL; run = next) {
+		next = TAILQ_NEXT(run, list);
+		/* Kore cleaned up a dead connection without calling back. */
+		if (run->started && !run->finished && run->sql.conn == NULL &&
+		    run->sql.state == KORE_PGSQL_STATE_ERROR) {
+			run->failed = run->lost = run->finished = 1;
+		}
+		if (run->finished)
+			run_finish(run);
+		else if (!run->started)
+			run_start(run);
+	}
+
+	while (b->npending > 0 && b->nruns < BATCH_MAX_RUNS)
+		run_new(b);
+
+	if (b->nruns > 0) {
+		batch_schedule(b, BATCH_WATCH_MS);
+	} else if (b->npending == 0) {
+		TAILQ_REMOVE(&batches, b, list);
+		kore_free(b->key);
+		kore_free(b);
+	}
+}
+
+/* A statement for the first pending members. */
+static void
+run_new(struct zx_batch *b)
+{
+	struct zx_run		*run;
+	struct zx_member	*m;
+	size_t			 bytes = 0;
+	int			 n = 0;
+
+	run = kore_calloc(1, sizeof(*run));
+	run->batch = b;
+	run->slots = kore_calloc(BATCH_MAX_MEMBERS, sizeof(*run->slots));
+	zx_buf_init(&run->arg, b->kind == ENQUEUE ? b->pending_bytes + 64 : 64);
+	if (b->kind == ENQUEUE)
+		zx_buf_puts(&run->arg, "[");
+
+	while ((m = TAILQ_FIRST(&b->pending)) != NULL &&
+	    n < BATCH_MAX_MEMBERS &&
+	    (n == 0 || bytes + m->body_len <= BATCH_MAX_BYTES)) {
+		TAILQ_REMOVE(&b->pending, m, list);
+		b->npending--;
+		b->pending_bytes -= m->body_len;
+		m->batch = NULL;
+		m->run = run;
+		m->index = n;
+		run->slots[n] = m;
+		if (b->kind == ENQUEUE) {
+			if (n > 0)
+				zx_buf_puts(&run->arg, ",");
+			zx_buf_append(&run->arg, m->body, m->body_len);
+		}
+		bytes += m->body_len;
+		n++;
+	}
+	if (b->kind == ENQUEUE)
+		zx_buf_puts(&run->arg, "]");
+	run->n = n;
+	(void)snprintf(run->count, sizeof(run->count), "%d", n);
+
+	TAILQ_INSERT_TAIL(&b->runs, run, list);
+	b->nruns++;
+	run_start(run);
+}
+
+static void
+run_start(struct zx_run *run)
+{
+	struct zx_batch	*b = run->batch;
+	const char	*params[3];
+	int		 ok;
+
+	if (!run->bound) {
+		kore_pgsql_init(&run->sql);
+		kore_pgsql_bind_callback(&run->sql, run_cb, run);
+		run->bound = 1;
+	}
+	if (!kore_pgsql_setup(&run->sql, ZX_DB, KORE_PGSQL_ASYNC)) {
+		/* INIT: queued for a connection; the callback says when. */
+		if (run->sql.state == KORE_PGSQL_STATE_INIT)
+			return;
+		kore_log(LOG_NOTICE, "zixly: database connection failed: %s",
+		    run->sql.error != NULL ? run->sql.error : "unknown");
+		run->failed = run->lost = run->finished = 1;
+		batch_schedule(b, 0);
+		return;
+	}
+	run->started = 1;
+
+	params[0] = b->key;
+	if (b->kind == ADMIT) {
+		params[1] = zx_ratelimit_param();
+		params[2] = run->count;
+		ok = kore_pgsql_query_param_fields(&run->sql, sql_admit, 0, 3,
+		    params, NULL, NULL);
+	} else {
+		params[1] = run->arg.data;
+		params[2] = b->prio;
+		ok = kore_pgsql_query_param_fields(&run->sql, sql_enqueue, 0,
+		    3, params, NULL, NULL);
+	}
+	if (!ok) {
+		run->failed = run->lost = run->finished = 1;
+		batch_schedule(b, 0);
+	}
+}
+
+/*
+ * Kore's pgsql callback: record and move on. It may be called from deep
+ * inside Kore's pgsql code, so it never frees or starts anything and
+ * returns right after kore_pgsql_continue.
+ */
+static void
+run_cb(struct kore_pgsql *sql, void *arg)
+{
+	struct zx_run	*run = arg;
+	const char	*state;
+
+	switch (sql->state) {
+	case KORE_PGSQL_STATE_INIT:
+		batch_schedule(run->batch, 0);	/* a connection is free */
+		return;
+	case KORE_PGSQL_STATE_WAIT:
+	case KORE_PGSQL_STATE_NOTIFY:
+		return;
+	case KORE_PGSQL_STATE_RESULT:
+		if (!run->failed)
+			run_rows(run);
+		kore_pgsql_continue(sql);
+		return;
+	case KORE_PGSQL_STATE_ERROR:
+		state = sql->result != NULL ?
+		    PQresultErrorField(sql->result, PG_DIAG_SQLSTATE) : NULL;
+		if (!run->failed) {
+			kore_log(LOG_NOTICE, "zixly: batch of %d failed "
+			    "(SQLSTATE %s): %s", run->n, state != NULL ?
+			    state : "none", sql->error != NULL ? sql->error :
+			    "unknown");
+		}
+		run->failed = 1;
+		if (sql->conn == NULL ||
+		    PQstatus(sql->conn->db) == CONNECTION_BAD ||
+		    zx_pgerr_conn_lost(state)) {
+			run->lost = run->finished = 1;
+			batch_schedule(run->batch, 0);
+			return;
+		}
+		kore_pgsql_continue(sql);	/* drain; DONE follows */
+		return;
+	case KORE_PGSQL_STATE_DONE:
+		kore_pgsql_continue(sql);	/* release; COMPLETE follows */
+		return;
+	case KORE_PGSQL_STATE_COMPLETE:
+		run->finished = 1;
+		batch_schedule(run->batch, 0);
+		return;
+	default:
+		return;
+	}
+}
+
+/* Copies each row into its member (rows are in member order). */
+static void
+run_rows(struct zx_run *run)
+{
+	struct kore_pgsql	*sql = &run->sql;
+	struct zx_member	*m;
+	int			 i, idx, rows;
+
+	rows = kore_pgsql_ntuples(sql);
+	for (i = 0; i < rows && run->got < run->n; i++, run->got++) {
+		idx = run->got;
+		if ((m = run->slots[idx]) == NULL)
+			continue;
+		if (run->batch->kind == ADMIT) {
+			(void)kore_strlcpy(m->tenant,
+			    kore_pgsql_getvalue(sql, i, 1), sizeof(m->tenant));
+			m->allowed = strcmp(kore_pgsql_getvalue(sql, i, 2),
+			    "t") == 0;
+			(void)kore_strlcpy(m->remaining,
+			    kore_pgsql_getvalue(sql, i, 3), sizeof(m->remaining));
+			(void)kore_strlcpy(m->reset,
+			    kore_pgsql_getvalue(sql, i, 4), sizeof(m->reset));
+		} else {
+			(void)kore_strlcpy(m->job_id,
+			    kore_pgsql_getvalue(sql, i, 0), sizeof(m->job_id));
+			(void)kore_strlcpy(m->created_at,
+			    kore_pgsql_getvalue(sql, i, 1),
+			    sizeof(m->created_at));
+		}
+		m->outcome = ZX_MEMBER_OK;
+	}
+}
+
+/* Gives every member its outcome, wakes it, and frees the run. */
+static void
+run_finish(struct zx_run *run)
+{
+	struct zx_batch		*b = run->batch;
+	struct zx_member	*m;
+	int			 i;
+
+	if (run->bound) {
+		if (run->lost && run->sql.conn != NULL)
+			kore_pgsql_handle(run->sql.conn, 1);	/* drop it */
+		kore_pgsql_cleanup(&run->sql);
+	}
+
+	for (i = 0; i < run->n; i++) {
+		if ((m = run->slots[i]) == NULL)
+			continue;
+		if (run->lost)
+			m->outcome = ZX_MEMBER_LOST;
+		else if (run->failed)
+			m->outcome = ZX_MEMBER_FAILED;
+		else if (m->outcome != ZX_MEMBER_OK)
+			m->outcome = b->kind == ADMIT ? ZX_MEMBER_NOROW :
+			    ZX_MEMBER_FAILED;
+		if (m->outcome == ZX_MEMBER_OK && b->kind == ENQUEUE)
+			zx_metrics_job_queued(zx_metrics);
+		m->done = 1;
+		m->run = NULL;
+		http_request_wakeup(m->req);
+	}
+
+	TAILQ_REMOVE(&b->runs, run, list);
+	b->nruns--;
+	zx_buf_free(&run->arg);
+	kore_free(run->slots);
+	kore_free(run);
+}
