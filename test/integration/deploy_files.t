@@ -513,6 +513,102 @@ while IFS=$'\t' read -r status name detail; do
 done < <(run_checks 2>"$TMP/py.err")
 [ ! -s "$TMP/py.err" ] && ok 0 "the static checks ran to the end" || { ok 1 "the static checks ran to the end"; diag "$(cat "$TMP/py.err")"; }
 
+# ------------------------------------------------------------------ the Dockerfiles' build stages, replayed
+# No Docker engine here, but this host is Debian 12 like the images: each Dockerfile's build stage
+# is replayed in a scratch root (its WORKDIR and COPY lines, honouring .dockerignore; its RUN lines
+# except apt-get, whose packages install-deps.sh has put on this host), then every
+# COPY --from=build source of the runtime stage must exist there.
+build_stages() {
+"$PY" - "$ZX_ROOT" "$TMP" <<'PY'
+import fnmatch, os, re, shutil, subprocess, sys
+root, tmp = sys.argv[1], sys.argv[2]
+os.chdir(root)
+
+def report(cond, name, diag=""):
+    print(("ok" if cond else "not ok") + "\t" + name + ("\t" + str(diag).replace("\n", " | ")[-1500:] if not cond and diag else ""))
+    sys.stdout.flush()
+
+IGNORE = [l.strip() for l in open(".dockerignore") if l.strip() and not l.startswith("#")]
+def ignored(path):
+    parts, result = os.path.normpath(path).split(os.sep), False
+    for pat in IGNORE:
+        neg = pat.startswith("!"); p = (pat[1:] if neg else pat).rstrip("/")
+        for i in range(1, len(parts) + 1):
+            pre = os.sep.join(parts[:i])
+            if fnmatch.fnmatch(pre, p) or (p.startswith("**/") and fnmatch.fnmatch(parts[i - 1], p[3:])):
+                result = not neg
+                break
+    return result
+
+def stages(path):
+    out, cur = [], ""
+    for line in open(path):
+        s = line.rstrip("\n")
+        if s.strip().startswith("#") and not cur:
+            continue
+        if s.endswith("\\"):
+            cur += s[:-1] + " "; continue
+        cur += s
+        if cur.strip():
+            w = cur.split(None, 1)
+            if w[0].upper() == "FROM":
+                out.append([])
+            elif out:
+                out[-1].append((w[0].upper(), w[1] if len(w) > 1 else ""))
+        cur = ""
+    return out
+
+def copy(src, dst, into_dir):
+    if os.path.isdir(src):
+        for d, _, files in os.walk(src):
+            for f in files:
+                rel = os.path.relpath(os.path.join(d, f), src)
+                if ignored(os.path.join(d, f)):
+                    continue
+                t = os.path.join(dst, rel)
+                os.makedirs(os.path.dirname(t), exist_ok=True)
+                shutil.copy2(os.path.join(d, f), t)
+    elif not ignored(src):
+        t = os.path.join(dst, os.path.basename(src)) if into_dir else dst
+        os.makedirs(os.path.dirname(t), exist_ok=True)
+        shutil.copy2(src, t)
+
+for name, df in (("postgres", "extension/Dockerfile"), ("app", "kore-app/Dockerfile"), ("worker", "worker/Dockerfile")):
+    R = os.path.join(tmp, "root-" + name)
+    st = stages(df)
+    workdir, failed = "/", None
+    for word, rest in st[0]:
+        if word == "WORKDIR":
+            workdir = rest.strip()
+            os.makedirs(R + workdir, exist_ok=True)
+        elif word == "COPY":
+            toks = [t for t in rest.split() if not t.startswith("--")]
+            srcs, dst = toks[:-1], toks[-1]
+            dabs = dst if dst.startswith("/") else os.path.join(workdir, dst)
+            for src in srcs:
+                copy(src, R + dabs, dst.endswith("/") or len(srcs) > 1)
+        elif word == "RUN" and "apt-get" not in rest:
+            cmd = re.sub(r"(?<![\w.])/out\b", R + "/out", rest)
+            p = subprocess.run(["bash", "-c", cmd], cwd=R + workdir, capture_output=True, text=True)
+            if p.returncode != 0:
+                failed = "%s: %s" % (cmd[:200], (p.stdout + p.stderr)[-1200:])
+                break
+    report(failed is None, "%s: the build stage's RUN steps succeed on the sources it COPYs" % df, failed)
+    missing = []
+    for word, rest in st[-1]:
+        if word == "COPY" and "--from=build" in rest:
+            toks = [t for t in rest.split() if not t.startswith("--")]
+            missing += [s for s in toks[:-1] if not os.path.exists(R + s)]
+    report(failed is None and not missing, "%s: every COPY --from=build source is produced" % df, missing)
+PY
+}
+while IFS=$'\t' read -r status name detail; do
+	if [ "$status" = ok ]; then ok 0 "$name"; else ok 1 "$name"; [ -z "$detail" ] || diag "$detail"; fi
+done < <(build_stages 2>"$TMP/build.err")
+[ ! -s "$TMP/build.err" ] && ok 0 "the build-stage replay ran to the end" || { ok 1 "the build-stage replay ran to the end"; diag "$(cat "$TMP/build.err")"; }
+out=$("$TMP/root-worker/src/bin/zixly-worker" --version 2>&1)
+rc=$?; ok $rc "the worker built as in its image runs (--version: $out)"
+
 # ------------------------------------------------------------------ promtool
 out=$(promtool check config dashboards/prometheus/prometheus.yml 2>&1)
 rc=$?; ok $rc "promtool check config dashboards/prometheus/prometheus.yml"; [ $rc = 0 ] || diag "$out"
@@ -662,6 +758,21 @@ is "$(zx_sql "SELECT string_agg(r.rolname || ':' || coalesce(m.rolname, '-') || 
 	"zixly_runner:zixly_worker:true,zixly_web:zixly_app:true" "login roles: zixly_web in zixly_app, zixly_runner in zixly_worker, with passwords"
 out=$(POSTGRES_DB=deploy_init POSTGRES_USER=postgres ZIXLY_SHARE=$share ZIXLY_LOAD_SAMPLE_PRICES=0 sh deploy/compose/initdb/10-zixly.sh 2>&1)
 rc=$?; ok $rc "running it again (roles.sql is idempotent) works"; [ $rc = 0 ] || diag "$out"
+
+# The app as laid out in its image (/opt/zixly: bin/zixly-app, build/kore-app/zixly.so,
+# kore-app/conf) starts from that tree alone and answers /health.
+port=$(zx_free_port)
+if [ -x "$TMP/root-app/out/bin/zixly-app" ]; then
+	mv "$TMP/root-app/out" "$TMP/opt-zixly"
+	DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=deploy_init" ZIXLY_DEV=1 ZIXLY_HTTP_PORT=$port \
+		ZIXLY_BIND=0.0.0.0 zx_spawn "$TMP/app.log" "$TMP/opt-zixly/bin/zixly-app"
+	zx_wait_for "the image-layout app" 20 curl -fsS "http://127.0.0.1:$port/health"
+	rc=$?; ok $rc "the app's image layout runs (bin/zixly-app with ZIXLY_BIND=0.0.0.0) and answers /health"
+	[ $rc = 0 ] || diag "$(tail -5 "$TMP/app.log")"
+	zx_stop "$ZX_LAST_PID"
+else
+	ok 1 "the app's image layout runs"; diag "no $TMP/root-app/out/bin/zixly-app"
+fi
 
 # zixly_monitor: reads across tenants, cannot write, runs the KEDA query.
 psql -qX -c "SELECT zixly_enqueue('noop', '{}', tenant_id => 'a'), zixly_enqueue('noop', '{}', tenant_id => 'b'),

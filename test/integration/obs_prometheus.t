@@ -40,18 +40,26 @@ fi
 zx_cluster_start
 zx_db_create obs
 zx_load_prices
-psql -qX -v ON_ERROR_STOP=1 -f deploy/sql/roles.sql >/dev/null 2>"$TMP/roles.err"
+psql -qX -v ON_ERROR_STOP=1 -v web_password=obs-web-pw -v runner_password=obs-runner-pw \
+	-f deploy/sql/roles.sql >/dev/null 2>"$TMP/roles.err"
 rc=$?; ok $rc "deploy/sql/roles.sql creates the login roles"; [ $rc = 0 ] || diag "$(cat "$TMP/roles.err")"
+# As in docker-compose.yml and the k8s manifests: the app and workers log in over TCP with a
+# password from PGPASSWORD (scram-sha-256 for their roles on 127.0.0.1, no trust).
+sed -i '1i host all zixly_web,zixly_runner 127.0.0.1/32 scram-sha-256' "$ZX_CLUSTER/data/pg_hba.conf"
+zx_sql "SELECT pg_reload_conf()" >/dev/null
+like "$(PGPASSWORD=wrong psql -XAt -h 127.0.0.1 -U zixly_web -d obs -c 'SELECT 1' 2>&1)" 'password authentication failed' \
+	"zixly_web needs its password over TCP"
 
 AP=$(zx_free_port)
-DATABASE_URL="host=$PGHOST port=$PGPORT user=zixly_web dbname=obs" ZIXLY_HTTP_PORT=$AP ZIXLY_DEV=1 \
-	zx_spawn "$TMP/app.log" "$APP"
+DATABASE_URL="host=127.0.0.1 port=$PGPORT user=zixly_web dbname=obs application_name=zixly-app" PGPASSWORD=obs-web-pw \
+	ZIXLY_HTTP_PORT=$AP ZIXLY_DEV=1 zx_spawn "$TMP/app.log" "$APP"
 WP=()
 for i in 1 2; do
 	p=$(zx_free_port)
 	while [ "$p" = "$AP" ] || [ "${WP[0]:-}" = "$p" ]; do p=$(zx_free_port); done
 	WP+=("$p")
-	DATABASE_URL="host=$PGHOST port=$PGPORT user=zixly_runner dbname=obs" ZIXLY_METRICS_PORT=$p \
+	DATABASE_URL="host=127.0.0.1 port=$PGPORT user=zixly_runner dbname=obs application_name=zixly-worker" \
+		PGPASSWORD=obs-runner-pw ZIXLY_METRICS_PORT=$p \
 		ZIXLY_WORKER_ID="obs-worker-$i" ZIXLY_CONCURRENCY=1 ZIXLY_THREADS=1 ZIXLY_POLL_INTERVAL=0.5 \
 		zx_spawn "$TMP/worker-$i.log" "$WORKER"
 done
