@@ -27,10 +27,36 @@ int zx_fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* ------------------------------------------------------------ indicators.c */
 /*
- * Running sum of c as an unevaluated pair hi[t] + lo[t] (error-free TwoSum steps), so that a
- * window sum, and hence an SMA, is exact for ordinary price data: equal windows give equal
- * means, a flat stretch gives the price itself, and no drift accumulates along the series.
+ * One step of an exact running sum: TwoSum puts hi + v into hi and the rounding error into lo.
+ * For price data (a few significant decimals, bounded range) lo's own sum is exact too, so
+ * hi + lo is the exact sum: equal windows give equal means, a flat stretch gives the price
+ * itself, and no drift accumulates along the series.
  */
+static inline void
+zx_sum2_add(double *hi, double *lo, double v)
+{
+	double s = *hi + v;
+	double z = s - *hi;
+
+	*lo += (*hi - (s - z)) + (v - z);
+	*hi = s;
+}
+/* (hi + lo) / k rounded once (exact when the mean is a double); k < 2^26. */
+double zx_sum2_mean(double hi, double lo, size_t k);
+
+/* The EMA recurrence and its weight, one expression for every EMA in the engine. */
+static inline double
+zx_ema_alpha(int period)
+{
+	return 2.0 / ((double)period + 1.0);
+}
+static inline double
+zx_ema_step(double e, double alpha, double x)
+{
+	return e + alpha * (x - e);
+}
+
+/* Prefix sums of c with zx_sum2_add (hi[t] + lo[t] = c[0] + ... + c[t]). */
 void zx_prefix_sum2(const double *c, size_t n, double *hi, double *lo);
 
 /* SMA(period)[t] for t >= period-1 from zx_prefix_sum2's arrays; out[t] = NaN before. */
@@ -42,13 +68,21 @@ void zx_sma_range(const double *hi, const double *lo, int period, size_t t0, siz
 /* EMA(period) of c, seeded with sma_seed = SMA(period)[period-1]; NaN before period-1. */
 void zx_ema_seeded(const double *c, size_t n, int period, double sma_seed, double *out);
 
+/*
+ * EMAs of nl periods over bars [t0, t1) at once (their recurrences interleave, so the
+ * dependency chains overlap): line j has period[j], alpha[j], seed[j] (its SMA at
+ * period[j]-1) and its running value in state[j], carried from call to call over consecutive
+ * ranges.  out[j * stride + t - t0] receives EMA[t] where defined.  Same bits as zx_ema.
+ */
+void zx_ema_lines(const double *c, size_t t0, size_t t1, size_t nl, const int *period,
+    const double *alpha, const double *seed, double *state, double *out, size_t stride);
+
 /* Convenience forms (zx_sma allocates its prefix arrays: -1 only when out of memory). */
 int zx_sma(const double *c, size_t n, int period, double *out);
 void zx_ema(const double *c, size_t n, int period, double *out);
 
-/* Mean of x[0..k-1] (k >= 1), and of x[i] - y[i], with the same exact summation. */
+/* Mean of x[0..k-1] (k >= 1) with the exact summation. */
 double zx_mean_exact(const double *x, size_t k);
-double zx_mean_diff_exact(const double *x, const double *y, size_t k);
 
 /*
  * MACD(fast, slow, g) from the two EMAs (each seeded on its own): line = ema_f - ema_s for

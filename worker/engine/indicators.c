@@ -20,24 +20,14 @@
 #include <immintrin.h>
 #endif
 
-/*
- * One TwoSum step per bar: hi + x = s + err exactly; err is accumulated in lo.  For price data
- * (a few significant decimals, bounded range) lo's sum is exact too, so hi[t] + lo[t] is the
- * exact prefix sum.
- */
+/* Prefix sums with zx_sum2_add: hi[t] + lo[t] is the exact sum of c[0..t] for price data. */
 void
 zx_prefix_sum2(const double *c, size_t n, double *hi, double *lo)
 {
 	double h = 0.0, l = 0.0;
 
 	for (size_t t = 0; t < n; t++) {
-		double x = c[t];
-		double s = h + x;
-		double z = s - h;
-		double err = (h - (s - z)) + (x - z);
-
-		h = s;
-		l += err;
+		zx_sum2_add(&h, &l, c[t]);
 		hi[t] = h;
 		lo[t] = l;
 	}
@@ -138,7 +128,7 @@ void
 zx_ema_seeded(const double *c, size_t n, int period, double sma_seed, double *out)
 {
 	size_t p = (size_t)period;
-	double alpha = 2.0 / ((double)period + 1.0);
+	double alpha = zx_ema_alpha(period);
 	double e = sma_seed;
 
 	for (size_t t = 0; t < n && t + 1 < p; t++)
@@ -147,8 +137,42 @@ zx_ema_seeded(const double *c, size_t n, int period, double sma_seed, double *ou
 		return;
 	out[p - 1] = e;
 	for (size_t t = p; t < n; t++) {
-		e = e + alpha * (c[t] - e);
+		e = zx_ema_step(e, alpha, c[t]);
 		out[t] = e;
+	}
+}
+
+void
+zx_ema_lines(const double *c, size_t t0, size_t t1, size_t nl, const int *period,
+    const double *alpha, const double *seed, double *state, double *out, size_t stride)
+{
+	size_t pmax = 0, t = t0;
+
+	for (size_t j = 0; j < nl; j++)
+		if ((size_t)period[j] > pmax)
+			pmax = (size_t)period[j];
+	/* Bars where some line is still undefined or seeded: one by one. */
+	for (; t < t1 && t < pmax; t++) {
+		for (size_t j = 0; j < nl; j++) {
+			size_t p = (size_t)period[j];
+
+			if (t + 1 < p)
+				continue;
+			state[j] = t + 1 == p ? seed[j] : zx_ema_step(state[j], alpha[j], c[t]);
+			out[j * stride + (t - t0)] = state[j];
+		}
+	}
+	/* Every line running: the recurrences of different lines are independent, so the loop
+	 * over j keeps several in flight. */
+	for (; t < t1; t++) {
+		double ct = c[t];
+
+		for (size_t j = 0; j < nl; j++) {
+			double e = zx_ema_step(state[j], alpha[j], ct);
+
+			state[j] = e;
+			out[j * stride + (t - t0)] = e;
+		}
 	}
 }
 
@@ -174,37 +198,21 @@ zx_ema(const double *c, size_t n, int period, double *out)
 }
 
 double
-zx_mean_exact(const double *x, size_t k)
+zx_sum2_mean(double h, double l, size_t k)
 {
-	double h = 0.0, l = 0.0;
 	double d = (double)k;
 
-	for (size_t t = 0; t < k; t++) {
-		double v = x[t];
-		double s = h + v;
-		double z = s - h;
-
-		l += (h - (s - z)) + (v - z);
-		h = s;
-	}
 	return div_exact(h, l, d, 1.0 / d);
 }
 
 double
-zx_mean_diff_exact(const double *x, const double *y, size_t k)
+zx_mean_exact(const double *x, size_t k)
 {
 	double h = 0.0, l = 0.0;
-	double d = (double)k;
 
-	for (size_t t = 0; t < k; t++) {
-		double v = x[t] - y[t];
-		double s = h + v;
-		double z = s - h;
-
-		l += (h - (s - z)) + (v - z);
-		h = s;
-	}
-	return div_exact(h, l, d, 1.0 / d);
+	for (size_t t = 0; t < k; t++)
+		zx_sum2_add(&h, &l, x[t]);
+	return zx_sum2_mean(h, l, k);
 }
 
 void
@@ -213,7 +221,7 @@ zx_macd(const double *ema_f, const double *ema_s, size_t n, int slow, int g, dou
 {
 	size_t t0 = (size_t)slow - 1;
 	size_t ts = t0 + (size_t)g - 1;		/* first bar of the signal line */
-	double alpha = 2.0 / ((double)g + 1.0);
+	double alpha = zx_ema_alpha(g);
 
 	for (size_t t = 0; t < n && t < t0; t++)
 		line[t] = NAN;
@@ -226,7 +234,7 @@ zx_macd(const double *ema_f, const double *ema_s, size_t n, int slow, int g, dou
 	double e = zx_mean_exact(line + t0, (size_t)g);
 	signal[ts] = e;
 	for (size_t t = ts + 1; t < n; t++) {
-		e = e + alpha * (line[t] - e);
+		e = zx_ema_step(e, alpha, line[t]);
 		signal[t] = e;
 	}
 }

@@ -1,14 +1,15 @@
 /*
- * sweep.c — zx_sweep_run: validate, build the shared per-run arrays, backtest every combination
- * (in parallel over batches of combinations, each thread with its own scratch), then rank.
+ * sweep.c — zx_sweep_run: validate, split the grid into batches of consecutive combinations
+ * (about one per thread), backtest each batch on its own thread, then rank.
  *
- * Cache blocking: a batch of consecutive combinations (they share most of their periods) walks
- * the series in chunks of CHUNK_BARS bars.  Per chunk the batch's moving averages are made
- * once — SMAs computed on the spot from the exact prefix sums, EMAs read from arrays computed
- * up front (one per distinct period) — and every combination of the batch then compares,
- * trades and scans with its lines, the closes and the returns in L1/L2.  An SMA sweep never
- * holds a whole moving average in memory.  Results do not depend on the batch size or the
- * thread count; the chunk size only fixes the order of summation.
+ * Cache blocking: a batch walks the series in chunks of ZX_CHUNK_BARS bars.  Per chunk it
+ * makes each of its moving averages once — SMAs from the exact prefix sums, EMAs by carrying
+ * their recurrences from chunk to chunk, all the batch's EMAs in one interleaved loop — and
+ * then every combination of the batch compares, trades and scans with its lines, the closes
+ * and the chunk's tables in L1/L2.  No moving average is ever held for the whole series.
+ * MACD signal lines are carried per combination, eight combinations interleaved.  Results do
+ * not depend on the batch size or the thread count; the chunk size only fixes the order of
+ * summation.
  *
  * Sharing rules: struct run is read-only while the threads run, except each thread's own
  * scratch and each combination's own result slot; no locks are needed.
@@ -19,24 +20,26 @@
 
 #include "engine.h"
 
-#define CHUNK_WORDS ZX_CHUNK_WORDS
-#define CHUNK_BARS ZX_CHUNK_BARS
+#define CB ZX_CHUNK_BARS
+/* Per-line buffers are LS apart, not CB: with a power-of-two stride every line's bar i would
+ * fall in the same L1 set, and the interleaved EMA and MACD loops would thrash it. */
+#define LS (CB + 8)
 #define MAX_BATCH 512
-
-/* EMA arrays are T doubles per distinct period; refuse absurd grids. */
-#define ZX_MAX_MA_BYTES ((size_t)2 << 30)
+#define MACD_GROUP 8		/* MACD signal recurrences interleaved */
 
 struct scratch {
-	struct zx_bt *bt;		/* batch entries */
-	double *sig;			/* MACD: signal EMA carried across chunks, per combination */
-	size_t *lf, *ls;		/* per combination: its fast/slow line among the batch's lines */
+	struct zx_bt *bt;		/* per combination of the batch */
+	size_t *lf, *ls;		/* per combination: its fast/slow line among the batch's */
 	int *slot;			/* per distinct period: its line in the batch, or -1 */
 	size_t *lines;			/* the batch's distinct periods (indexes into periods) */
-	double *buf;			/* SMA: one chunk per line of the batch */
-	double *line, *signal;		/* MACD: the combination's lines on the chunk */
-	uint64_t gt[CHUNK_WORDS], lt[CHUNK_WORDS];
+	int *lper;			/* per line: period */
+	double *lalpha, *lseed, *lstate;	/* per line (EMA): weight, seed, running value */
+	double *buf;			/* per line: its values on the current chunk */
+	double *msig, *mh, *ml;		/* MACD per combination: signal, seed sum (hi, lo) */
+	double *mline, *msignal;	/* MACD: lines of one group on the current chunk */
+	uint64_t gt[ZX_CHUNK_WORDS], lt[ZX_CHUNK_WORDS];
 	struct zx_chunk *ck;		/* the current chunk's tables */
-	struct zx_bt_ctx bx;		/* the run's context pointing at ck */
+	struct zx_bt_ctx bx;		/* the run's context, pointing at ck */
 };
 
 struct run {
@@ -45,12 +48,10 @@ struct run {
 	size_t n;
 	struct zx_bt_ctx bx;
 	zx_cmp_kernel kernel;
+	double *ph, *pl;		/* SMA: exact prefix sums of c */
 
 	int *periods;			/* distinct periods, ascending */
 	size_t n_periods;
-	double *ma;			/* EMA, MACD: n_periods * n, the EMA of periods[i] */
-	double *ph, *pl;		/* SMA: exact prefix sums of c */
-
 	int *fast, *slow;		/* per combination, grid order */
 	size_t *fi, *si;		/* their indexes into periods */
 	struct zx_combo_result *res;
@@ -108,51 +109,7 @@ collect_periods(struct run *R, size_t nc)
 	return 0;
 }
 
-/* EMA and MACD: the EMA of one distinct period over the whole series. */
-static void
-ema_item(void *ctx, size_t i, int thread)
-{
-	struct run *R = ctx;
-	int period = R->periods[i];
-
-	(void)thread;
-	zx_ema_seeded(R->c, R->n, period, zx_mean_exact(R->c, (size_t)period),
-	    R->ma + i * R->n);
-}
-
-/*
- * MACD lines of combination k on chunk bars [bar0, bar0 + nb), into the scratch buffers: line
- * = EMA_f - EMA_s, signal carried in *sig (seeded at its first bar with the exact mean).
- * Same operations as zx_macd, so the same bits.
- */
-static void
-macd_chunk(const struct run *R, size_t k, size_t bar0, size_t nb, double *sig, double *line,
-    double *signal)
-{
-	const double *ef = R->ma + R->fi[k] * R->n, *es = R->ma + R->si[k] * R->n;
-	size_t t0 = (size_t)R->slow[k] - 1;
-	size_t ts = t0 + (size_t)R->p->signal_period - 1;
-	double alpha = 2.0 / ((double)R->p->signal_period + 1.0);
-	double e = *sig;
-
-	for (size_t i = 0; i < nb; i++) {
-		size_t t = bar0 + i;
-
-		if (t < t0)
-			continue;
-		line[i] = ef[t] - es[t];
-		if (t < ts)
-			continue;
-		if (t == ts)
-			e = zx_mean_diff_exact(ef + t0, es + t0, (size_t)R->p->signal_period);
-		else
-			e = e + alpha * (line[i] - e);
-		signal[i] = e;
-	}
-	*sig = e;
-}
-
-/* SMA batches: the distinct periods of combinations [k0, k1) become the batch's lines. */
+/* The distinct periods of combinations [k0, k1) become the batch's lines. */
 static size_t
 batch_lines(const struct run *R, struct scratch *sc, size_t k0, size_t k1)
 {
@@ -170,9 +127,95 @@ batch_lines(const struct run *R, struct scratch *sc, size_t k0, size_t k1)
 		sc->lf[k - k0] = (size_t)sc->slot[pi[0]];
 		sc->ls[k - k0] = (size_t)sc->slot[pi[1]];
 	}
-	for (size_t j = 0; j < nl; j++)
+	for (size_t j = 0; j < nl; j++) {
+		int p = R->periods[sc->lines[j]];
+
 		sc->slot[sc->lines[j]] = -1;	/* leave the map clean for the next batch */
+		sc->lper[j] = p;
+		if (R->p->strategy != ZX_STRATEGY_SMA) {
+			sc->lalpha[j] = zx_ema_alpha(p);
+			sc->lseed[j] = zx_mean_exact(R->c, (size_t)p);
+			sc->lstate[j] = 0;
+		}
+	}
 	return nl;
+}
+
+/*
+ * MACD lines of combinations [g0, g1) of the batch (k0 its first) on chunk bars [bar0, bar1):
+ * line = EMA_f - EMA_s from the batch's lines; the signal's seed sum and value carried per
+ * combination.  Same operations as zx_macd, so the same bits.  Once every signal of the group
+ * is past its seed, the group's recurrences run interleaved.
+ */
+static void
+macd_group(const struct run *R, struct scratch *sc, size_t k0, size_t g0, size_t g1,
+    size_t bar0, size_t bar1)
+{
+	int g = R->p->signal_period;
+	double alpha = zx_ema_alpha(g);
+	size_t tc = bar0;	/* from here on every signal of the group is running */
+
+	for (size_t k = g0; k < g1; k++) {
+		size_t b = k - k0, m = k - g0;
+		size_t t0 = (size_t)R->slow[k] - 1, ts = t0 + (size_t)g - 1;
+		const double *f = sc->buf + sc->lf[b] * LS, *sl = sc->buf + sc->ls[b] * LS;
+		double *line = sc->mline + m * LS, *sig = sc->msignal + m * LS;
+
+		for (size_t t = bar0 > t0 ? bar0 : t0; t < bar1; t++)
+			line[t - bar0] = f[t - bar0] - sl[t - bar0];
+		/* The seed, and the bars before the group's common start, one by one. */
+		for (size_t t = bar0 > t0 ? bar0 : t0; t < bar1 && t <= ts; t++) {
+			zx_sum2_add(&sc->mh[b], &sc->ml[b], line[t - bar0]);
+			if (t == ts) {
+				sc->msig[b] = zx_sum2_mean(sc->mh[b], sc->ml[b], (size_t)g);
+				sig[t - bar0] = sc->msig[b];
+			}
+		}
+		if (ts + 1 > tc)
+			tc = ts + 1 < bar1 ? ts + 1 : bar1;
+	}
+	for (size_t k = g0; k < g1; k++) {
+		size_t b = k - k0, m = k - g0;
+		size_t ts = (size_t)R->slow[k] + (size_t)g - 2;
+		const double *line = sc->mline + m * LS;
+		double *sig = sc->msignal + m * LS;
+
+		for (size_t t = ts + 1 > bar0 ? ts + 1 : bar0; t < tc; t++) {
+			sc->msig[b] = zx_ema_step(sc->msig[b], alpha, line[t - bar0]);
+			sig[t - bar0] = sc->msig[b];
+		}
+	}
+	if (tc >= bar1)
+		return;
+	/* Interleaved: the group's independent recurrences overlap in the pipeline. */
+	double e[MACD_GROUP];
+	size_t ng = g1 - g0;
+
+	for (size_t m = 0; m < ng; m++)
+		e[m] = sc->msig[g0 + m - k0];
+	for (size_t i = tc - bar0; i < bar1 - bar0; i++) {
+		for (size_t m = 0; m < ng; m++) {
+			e[m] = zx_ema_step(e[m], alpha, sc->mline[m * LS + i]);
+			sc->msignal[m * LS + i] = e[m];
+		}
+	}
+	for (size_t m = 0; m < ng; m++)
+		sc->msig[g0 + m - k0] = e[m];
+}
+
+/* Compares, trades and scans combination k on the current chunk with lines a, b. */
+static void
+combo_chunk(const struct run *R, struct scratch *sc, size_t k, size_t k0, const double *a,
+    const double *b, size_t w0, size_t w1, size_t bar0, size_t bar1)
+{
+	size_t start = zx_lines_start(R->p->strategy, R->slow[k], R->p->signal_period);
+	struct zx_bt *bt = &sc->bt[k - k0];
+
+	if (bar1 <= start)
+		return;		/* lines not defined yet */
+	zx_cmp_words(R->kernel, a, b, bar0, bar1 - bar0, start, sc->gt, sc->lt);
+	zx_bt_words(&sc->bx, bt, w0, w1, sc->gt, sc->lt, start);
+	zx_bt_chunk_end(&sc->bx, bt, bar1 - 1);
 }
 
 /* One batch of combinations, chunk by chunk over the series. */
@@ -183,49 +226,42 @@ batch_item(void *ctx, size_t item, int thread)
 	struct scratch *sc = &R->sc[thread];
 	size_t k0 = item * R->batch;
 	size_t k1 = k0 + R->batch < R->n_combos ? k0 + R->batch : R->n_combos;
-	size_t n = R->n, nw = zx_words(n), nl = 0;
+	size_t n = R->n, nw = zx_words(n);
 	enum zx_strategy strat = R->p->strategy;
+	size_t nl = batch_lines(R, sc, k0, k1);
 
 	for (size_t k = k0; k < k1; k++) {
 		zx_bt_init(&sc->bt[k - k0]);
-		sc->sig[k - k0] = 0;
+		sc->msig[k - k0] = sc->mh[k - k0] = sc->ml[k - k0] = 0;
 	}
 	sc->bx = R->bx;
 	sc->bx.ck = sc->ck;
-	if (strat == ZX_STRATEGY_SMA)
-		nl = batch_lines(R, sc, k0, k1);
 
-	for (size_t w0 = 0; w0 < nw; w0 += CHUNK_WORDS) {
-		size_t w1 = w0 + CHUNK_WORDS < nw ? w0 + CHUNK_WORDS : nw;
+	for (size_t w0 = 0; w0 < nw; w0 += ZX_CHUNK_WORDS) {
+		size_t w1 = w0 + ZX_CHUNK_WORDS < nw ? w0 + ZX_CHUNK_WORDS : nw;
 		size_t bar0 = 64 * w0, bar1 = 64 * w1 < n ? 64 * w1 : n;
 
 		zx_chunk_prepare(sc->ck, R->c, bar0, bar1);
-		for (size_t j = 0; j < nl; j++)
-			zx_sma_range(R->ph, R->pl, R->periods[sc->lines[j]], bar0, bar1,
-			    sc->buf + j * CHUNK_BARS);
+		if (strat == ZX_STRATEGY_SMA) {
+			for (size_t j = 0; j < nl; j++)
+				zx_sma_range(R->ph, R->pl, sc->lper[j], bar0, bar1, sc->buf + j * LS);
+		} else {
+			zx_ema_lines(R->c, bar0, bar1, nl, sc->lper, sc->lalpha, sc->lseed,
+			    sc->lstate, sc->buf, LS);
+		}
+		if (strat != ZX_STRATEGY_MACD) {
+			for (size_t k = k0; k < k1; k++)
+				combo_chunk(R, sc, k, k0, sc->buf + sc->lf[k - k0] * LS,
+				    sc->buf + sc->ls[k - k0] * LS, w0, w1, bar0, bar1);
+			continue;
+		}
+		for (size_t g0 = k0; g0 < k1; g0 += MACD_GROUP) {
+			size_t g1 = g0 + MACD_GROUP < k1 ? g0 + MACD_GROUP : k1;
 
-		for (size_t k = k0; k < k1; k++) {
-			struct zx_bt *bt = &sc->bt[k - k0];
-			size_t start = zx_lines_start(strat, R->slow[k], R->p->signal_period);
-			const double *a, *b;
-
-			if (bar1 <= start)
-				continue;	/* lines not defined yet */
-			if (strat == ZX_STRATEGY_SMA) {
-				a = sc->buf + sc->lf[k - k0] * CHUNK_BARS;
-				b = sc->buf + sc->ls[k - k0] * CHUNK_BARS;
-			} else if (strat == ZX_STRATEGY_EMA) {
-				a = R->ma + R->fi[k] * n + bar0;
-				b = R->ma + R->si[k] * n + bar0;
-			} else {
-				macd_chunk(R, k, bar0, bar1 - bar0, &sc->sig[k - k0], sc->line,
-				    sc->signal);
-				a = sc->line;
-				b = sc->signal;
-			}
-			zx_cmp_words(R->kernel, a, b, bar0, bar1 - bar0, start, sc->gt, sc->lt);
-			zx_bt_words(&sc->bx, bt, w0, w1, sc->gt, sc->lt, start);
-			zx_bt_chunk_end(&sc->bx, bt, bar1 - 1);
+			macd_group(R, sc, k0, g0, g1, bar0, bar1);
+			for (size_t k = g0; k < g1; k++)
+				combo_chunk(R, sc, k, k0, sc->mline + (k - g0) * LS,
+				    sc->msignal + (k - g0) * LS, w0, w1, bar0, bar1);
 		}
 	}
 	for (size_t k = k0; k < k1; k++) {
@@ -239,11 +275,13 @@ static void
 scratch_free(struct scratch *s)
 {
 	free(s->bt);
-	free(s->sig);
 	free(s->lf);
 	free(s->slot);
+	free(s->lper);
+	free(s->lalpha);
 	free(s->buf);
-	free(s->line);
+	free(s->msig);
+	free(s->mline);
 	free(s->ck);
 }
 
@@ -255,26 +293,29 @@ scratch_alloc(const struct run *R, struct scratch *s)
 	size_t nl = 2 * b < R->n_periods ? 2 * b : R->n_periods;
 
 	s->bt = malloc(b * sizeof(*s->bt));
-	s->sig = malloc(b * sizeof(double));
 	s->lf = malloc((2 * b + nl) * sizeof(size_t));
 	s->slot = malloc(R->n_periods * sizeof(int));
+	s->lper = malloc(nl * sizeof(int));
+	s->lalpha = malloc(3 * nl * sizeof(double));
+	s->buf = malloc(nl * LS * sizeof(double));
+	s->msig = malloc(3 * b * sizeof(double));
 	s->ck = malloc(sizeof(*s->ck));
-	if (s->bt == NULL || s->sig == NULL || s->lf == NULL || s->slot == NULL || s->ck == NULL)
+	if (s->bt == NULL || s->lf == NULL || s->slot == NULL || s->lper == NULL ||
+	    s->lalpha == NULL || s->buf == NULL || s->msig == NULL || s->ck == NULL)
 		return -1;
 	s->ls = s->lf + b;
 	s->lines = s->lf + 2 * b;
+	s->lseed = s->lalpha + nl;
+	s->lstate = s->lseed + nl;
+	s->mh = s->msig + b;
+	s->ml = s->mh + b;
 	for (size_t i = 0; i < R->n_periods; i++)
 		s->slot[i] = -1;
-	if (R->p->strategy == ZX_STRATEGY_SMA) {
-		s->buf = malloc(nl * CHUNK_BARS * sizeof(double));
-		if (s->buf == NULL)
-			return -1;
-	}
 	if (R->p->strategy == ZX_STRATEGY_MACD) {
-		s->line = malloc(2 * CHUNK_BARS * sizeof(double));
-		if (s->line == NULL)
+		s->mline = malloc(2 * MACD_GROUP * LS * sizeof(double));
+		if (s->mline == NULL)
 			return -1;
-		s->signal = s->line + CHUNK_BARS;
+		s->msignal = s->mline + MACD_GROUP * LS;
 	}
 	return 0;
 }
@@ -288,7 +329,6 @@ run_free(struct run *R)
 		free(R->sc);
 	}
 	free(R->periods);
-	free(R->ma);
 	free(R->ph);
 	free(R->fast);
 	free(R->fi);
@@ -302,7 +342,7 @@ combo_finite(const struct zx_combo_result *c)
 	    isfinite(c->win_rate_pct) && isfinite(c->profit_factor) && isfinite(c->exposure_pct);
 }
 
-/* Shared arrays and per-thread scratch; -1 when out of memory, -2 over ZX_MAX_MA_BYTES. */
+/* Shared arrays and per-thread scratch; -1 when out of memory. */
 static int
 run_setup(struct run *R, const double *close, size_t n, const struct zx_sweep_params *p,
     size_t nc)
@@ -315,7 +355,7 @@ run_setup(struct run *R, const double *close, size_t n, const struct zx_sweep_pa
 	R->threads = p->threads > 0 ? p->threads : zx_online_cpus();
 	if ((size_t)R->threads > nc)
 		R->threads = (int)nc;
-	/* About one batch per thread (each line made once per chunk and thread). */
+	/* About one batch per thread: each line is made once per chunk and thread. */
 	R->batch = (nc + (size_t)R->threads - 1) / (size_t)R->threads;
 	if (R->batch > MAX_BATCH)
 		R->batch = MAX_BATCH;
@@ -335,19 +375,12 @@ run_setup(struct run *R, const double *close, size_t n, const struct zx_sweep_pa
 	R->bx.n = n;
 	R->bx.fee = p->fee_bps / 1e4;
 	R->bx.scan = zx_scan_kernel_select();
-
 	if (p->strategy == ZX_STRATEGY_SMA) {
 		R->ph = malloc(2 * n * sizeof(double));
 		if (R->ph == NULL)
 			return -1;
 		R->pl = R->ph + n;
 		zx_prefix_sum2(close, n, R->ph, R->pl);
-	} else {
-		if (R->n_periods > ZX_MAX_MA_BYTES / sizeof(double) / n)
-			return -2;
-		R->ma = malloc(R->n_periods * n * sizeof(double));
-		if (R->ma == NULL)
-			return -1;
 	}
 	R->sc = calloc((size_t)R->threads, sizeof(*R->sc));
 	if (R->sc == NULL)
@@ -378,20 +411,8 @@ zx_sweep_run(const double *close, size_t n, const struct zx_sweep_params *p,
 			    t, close[t]);
 
 	memset(&R, 0, sizeof(R));
-	switch (run_setup(&R, close, n, p, nc)) {
-	case 0:
-		break;
-	case -2:
-		free(R.res);
-		run_free(&R);
-		return zx_fail(err, errlen,
-		    "grid needs %zu moving averages of %zu bars, more than the %zu MiB limit",
-		    R.n_periods, n, ZX_MAX_MA_BYTES >> 20);
-	default:
+	if (run_setup(&R, close, n, p, nc) < 0)
 		goto oom;
-	}
-	if (p->strategy != ZX_STRATEGY_SMA)
-		zx_parallel_for(R.threads, R.n_periods, ema_item, &R);
 	zx_parallel_for(R.threads, (nc + R.batch - 1) / R.batch, batch_item, &R);
 
 	for (size_t k = 0; k < nc; k++) {
