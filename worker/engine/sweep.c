@@ -28,6 +28,7 @@
 #define MACD_GROUP 8		/* MACD signal recurrences interleaved */
 
 struct scratch {
+	size_t *member;			/* the batch's combinations (grid indexes) */
 	struct zx_bt *bt;		/* per combination of the batch */
 	size_t *lf, *ls;		/* per combination: its fast/slow line among the batch's */
 	int *slot;			/* per distinct period: its line in the batch, or -1 */
@@ -55,7 +56,9 @@ struct run {
 	int *fast, *slow;		/* per combination, grid order */
 	size_t *fi, *si;		/* their indexes into periods */
 	struct zx_combo_result *res;
-	size_t n_combos, batch;
+	size_t n_combos;
+	size_t n_batches, batch;	/* batches, and the most combinations in one */
+	size_t *batch_of;		/* per combination: its batch */
 
 	struct scratch *sc;		/* one per thread */
 	int threads;
@@ -109,90 +112,90 @@ collect_periods(struct run *R, size_t nc)
 	return 0;
 }
 
-/* The distinct periods of combinations [k0, k1) become the batch's lines. */
+/* The distinct periods of the batch's combinations become its lines. */
 static size_t
-batch_lines(const struct run *R, struct scratch *sc, size_t k0, size_t k1)
+batch_lines(const struct run *R, struct scratch *sc, size_t nm)
 {
 	size_t nl = 0;
 
-	for (size_t k = k0; k < k1; k++) {
+	for (size_t j = 0; j < nm; j++) {
+		size_t k = sc->member[j];
 		size_t pi[2] = { R->fi[k], R->si[k] };
 
-		for (int j = 0; j < 2; j++) {
-			if (sc->slot[pi[j]] < 0) {
-				sc->slot[pi[j]] = (int)nl;
-				sc->lines[nl++] = pi[j];
+		for (int i = 0; i < 2; i++) {
+			if (sc->slot[pi[i]] < 0) {
+				sc->slot[pi[i]] = (int)nl;
+				sc->lines[nl++] = pi[i];
 			}
 		}
-		sc->lf[k - k0] = (size_t)sc->slot[pi[0]];
-		sc->ls[k - k0] = (size_t)sc->slot[pi[1]];
+		sc->lf[j] = (size_t)sc->slot[pi[0]];
+		sc->ls[j] = (size_t)sc->slot[pi[1]];
 	}
-	for (size_t j = 0; j < nl; j++) {
-		int p = R->periods[sc->lines[j]];
+	for (size_t i = 0; i < nl; i++) {
+		int p = R->periods[sc->lines[i]];
 
-		sc->slot[sc->lines[j]] = -1;	/* leave the map clean for the next batch */
-		sc->lper[j] = p;
+		sc->slot[sc->lines[i]] = -1;	/* leave the map clean for the next batch */
+		sc->lper[i] = p;
 		if (R->p->strategy != ZX_STRATEGY_SMA) {
-			sc->lalpha[j] = zx_ema_alpha(p);
-			sc->lseed[j] = zx_mean_exact(R->c, (size_t)p);
-			sc->lstate[j] = 0;
+			sc->lalpha[i] = zx_ema_alpha(p);
+			sc->lseed[i] = zx_mean_exact(R->c, (size_t)p);
+			sc->lstate[i] = 0;
 		}
 	}
 	return nl;
 }
 
 /*
- * MACD lines of combinations [g0, g1) of the batch (k0 its first) on chunk bars [bar0, bar1):
- * line = EMA_f - EMA_s from the batch's lines; the signal's seed sum and value carried per
+ * MACD lines of the batch's combinations j0 .. j1-1 on chunk bars [bar0, bar1): line =
+ * EMA_f - EMA_s from the batch's lines; the signal's seed sum and value carried per
  * combination.  Same operations as zx_macd, so the same bits.  Once every signal of the group
  * is past its seed, the group's recurrences run interleaved.
  */
 static void
-macd_group(const struct run *R, struct scratch *sc, size_t k0, size_t g0, size_t g1,
-    size_t bar0, size_t bar1)
+macd_group(const struct run *R, struct scratch *sc, size_t j0, size_t j1, size_t bar0,
+    size_t bar1)
 {
 	int g = R->p->signal_period;
 	double alpha = zx_ema_alpha(g);
 	size_t tc = bar0;	/* from here on every signal of the group is running */
 
-	for (size_t k = g0; k < g1; k++) {
-		size_t b = k - k0, m = k - g0;
+	for (size_t j = j0; j < j1; j++) {
+		size_t k = sc->member[j], m = j - j0;
 		size_t t0 = (size_t)R->slow[k] - 1, ts = t0 + (size_t)g - 1;
-		const double *f = sc->buf + sc->lf[b] * LS, *sl = sc->buf + sc->ls[b] * LS;
+		const double *f = sc->buf + sc->lf[j] * LS, *sl = sc->buf + sc->ls[j] * LS;
 		double *line = sc->mline + m * LS, *sig = sc->msignal + m * LS;
 
 		for (size_t t = bar0 > t0 ? bar0 : t0; t < bar1; t++)
 			line[t - bar0] = f[t - bar0] - sl[t - bar0];
 		/* The seed, and the bars before the group's common start, one by one. */
 		for (size_t t = bar0 > t0 ? bar0 : t0; t < bar1 && t <= ts; t++) {
-			zx_sum2_add(&sc->mh[b], &sc->ml[b], line[t - bar0]);
+			zx_sum2_add(&sc->mh[j], &sc->ml[j], line[t - bar0]);
 			if (t == ts) {
-				sc->msig[b] = zx_sum2_mean(sc->mh[b], sc->ml[b], (size_t)g);
-				sig[t - bar0] = sc->msig[b];
+				sc->msig[j] = zx_sum2_mean(sc->mh[j], sc->ml[j], (size_t)g);
+				sig[t - bar0] = sc->msig[j];
 			}
 		}
 		if (ts + 1 > tc)
 			tc = ts + 1 < bar1 ? ts + 1 : bar1;
 	}
-	for (size_t k = g0; k < g1; k++) {
-		size_t b = k - k0, m = k - g0;
-		size_t ts = (size_t)R->slow[k] + (size_t)g - 2;
-		const double *line = sc->mline + m * LS;
-		double *sig = sc->msignal + m * LS;
+	for (size_t j = j0; j < j1; j++) {
+		size_t ts = (size_t)R->slow[sc->member[j]] + (size_t)g - 2;
+		const double *line = sc->mline + (j - j0) * LS;
+		double *sig = sc->msignal + (j - j0) * LS;
 
 		for (size_t t = ts + 1 > bar0 ? ts + 1 : bar0; t < tc; t++) {
-			sc->msig[b] = zx_ema_step(sc->msig[b], alpha, line[t - bar0]);
-			sig[t - bar0] = sc->msig[b];
+			sc->msig[j] = zx_ema_step(sc->msig[j], alpha, line[t - bar0]);
+			sig[t - bar0] = sc->msig[j];
 		}
 	}
 	if (tc >= bar1)
 		return;
 	/* Interleaved: the group's independent recurrences overlap in the pipeline. */
 	double e[MACD_GROUP];
-	size_t ng = g1 - g0;
+	size_t ng = j1 - j0;
 
 	for (size_t m = 0; m < ng; m++)
-		e[m] = sc->msig[g0 + m - k0];
+		e[m] = sc->msig[j0 + m];
 	for (size_t i = tc - bar0; i < bar1 - bar0; i++) {
 		for (size_t m = 0; m < ng; m++) {
 			e[m] = zx_ema_step(e[m], alpha, sc->mline[m * LS + i]);
@@ -200,39 +203,42 @@ macd_group(const struct run *R, struct scratch *sc, size_t k0, size_t g0, size_t
 		}
 	}
 	for (size_t m = 0; m < ng; m++)
-		sc->msig[g0 + m - k0] = e[m];
+		sc->msig[j0 + m] = e[m];
 }
 
-/* Compares, trades and scans combination k on the current chunk with lines a, b. */
+/* Compares, trades and scans the batch's combination j on the current chunk with lines a, b. */
 static void
-combo_chunk(const struct run *R, struct scratch *sc, size_t k, size_t k0, const double *a,
+combo_chunk(const struct run *R, struct scratch *sc, size_t j, const double *a,
     const double *b, size_t w0, size_t w1, size_t bar0, size_t bar1)
 {
-	size_t start = zx_lines_start(R->p->strategy, R->slow[k], R->p->signal_period);
-	struct zx_bt *bt = &sc->bt[k - k0];
+	size_t start = zx_lines_start(R->p->strategy, R->slow[sc->member[j]],
+	    R->p->signal_period);
 
 	if (bar1 <= start)
 		return;		/* lines not defined yet */
 	zx_cmp_words(R->kernel, a, b, bar0, bar1 - bar0, start, sc->gt, sc->lt);
-	zx_bt_words(&sc->bx, bt, w0, w1, sc->gt, sc->lt, start);
-	zx_bt_chunk_end(&sc->bx, bt, bar1 - 1);
+	zx_bt_words(&sc->bx, &sc->bt[j], w0, w1, sc->gt, sc->lt, start);
+	zx_bt_chunk_end(&sc->bx, &sc->bt[j], bar1 - 1);
 }
 
-/* One batch of combinations, chunk by chunk over the series. */
+/* One batch, chunk by chunk over the series. */
 static void
 batch_item(void *ctx, size_t item, int thread)
 {
 	struct run *R = ctx;
 	struct scratch *sc = &R->sc[thread];
-	size_t k0 = item * R->batch;
-	size_t k1 = k0 + R->batch < R->n_combos ? k0 + R->batch : R->n_combos;
-	size_t n = R->n, nw = zx_words(n);
+	size_t n = R->n, nw = zx_words(n), nm = 0;
 	enum zx_strategy strat = R->p->strategy;
-	size_t nl = batch_lines(R, sc, k0, k1);
 
-	for (size_t k = k0; k < k1; k++) {
-		zx_bt_init(&sc->bt[k - k0]);
-		sc->msig[k - k0] = sc->mh[k - k0] = sc->ml[k - k0] = 0;
+	for (size_t k = 0; k < R->n_combos; k++)
+		if (R->batch_of[k] == item)
+			sc->member[nm++] = k;
+
+	size_t nl = batch_lines(R, sc, nm);
+
+	for (size_t j = 0; j < nm; j++) {
+		zx_bt_init(&sc->bt[j]);
+		sc->msig[j] = sc->mh[j] = sc->ml[j] = 0;
 	}
 	sc->bx = R->bx;
 	sc->bx.ck = sc->ck;
@@ -243,29 +249,31 @@ batch_item(void *ctx, size_t item, int thread)
 
 		zx_chunk_prepare(sc->ck, R->c, bar0, bar1);
 		if (strat == ZX_STRATEGY_SMA) {
-			for (size_t j = 0; j < nl; j++)
-				zx_sma_range(R->ph, R->pl, sc->lper[j], bar0, bar1, sc->buf + j * LS);
+			for (size_t i = 0; i < nl; i++)
+				zx_sma_range(R->ph, R->pl, sc->lper[i], bar0, bar1, sc->buf + i * LS);
 		} else {
 			zx_ema_lines(R->c, bar0, bar1, nl, sc->lper, sc->lalpha, sc->lseed,
 			    sc->lstate, sc->buf, LS);
 		}
 		if (strat != ZX_STRATEGY_MACD) {
-			for (size_t k = k0; k < k1; k++)
-				combo_chunk(R, sc, k, k0, sc->buf + sc->lf[k - k0] * LS,
-				    sc->buf + sc->ls[k - k0] * LS, w0, w1, bar0, bar1);
+			for (size_t j = 0; j < nm; j++)
+				combo_chunk(R, sc, j, sc->buf + sc->lf[j] * LS,
+				    sc->buf + sc->ls[j] * LS, w0, w1, bar0, bar1);
 			continue;
 		}
-		for (size_t g0 = k0; g0 < k1; g0 += MACD_GROUP) {
-			size_t g1 = g0 + MACD_GROUP < k1 ? g0 + MACD_GROUP : k1;
+		for (size_t j0 = 0; j0 < nm; j0 += MACD_GROUP) {
+			size_t j1 = j0 + MACD_GROUP < nm ? j0 + MACD_GROUP : nm;
 
-			macd_group(R, sc, k0, g0, g1, bar0, bar1);
-			for (size_t k = g0; k < g1; k++)
-				combo_chunk(R, sc, k, k0, sc->mline + (k - g0) * LS,
-				    sc->msignal + (k - g0) * LS, w0, w1, bar0, bar1);
+			macd_group(R, sc, j0, j1, bar0, bar1);
+			for (size_t j = j0; j < j1; j++)
+				combo_chunk(R, sc, j, sc->mline + (j - j0) * LS,
+				    sc->msignal + (j - j0) * LS, w0, w1, bar0, bar1);
 		}
 	}
-	for (size_t k = k0; k < k1; k++) {
-		zx_bt_finish(&sc->bx, &sc->bt[k - k0], R->p->periods_per_year, &R->res[k]);
+	for (size_t j = 0; j < nm; j++) {
+		size_t k = sc->member[j];
+
+		zx_bt_finish(&sc->bx, &sc->bt[j], R->p->periods_per_year, &R->res[k]);
 		R->res[k].fast = R->fast[k];
 		R->res[k].slow = R->slow[k];
 	}
@@ -274,6 +282,7 @@ batch_item(void *ctx, size_t item, int thread)
 static void
 scratch_free(struct scratch *s)
 {
+	free(s->member);
 	free(s->bt);
 	free(s->lf);
 	free(s->slot);
@@ -292,6 +301,7 @@ scratch_alloc(const struct run *R, struct scratch *s)
 	size_t b = R->batch;
 	size_t nl = 2 * b < R->n_periods ? 2 * b : R->n_periods;
 
+	s->member = malloc(b * sizeof(size_t));
 	s->bt = malloc(b * sizeof(*s->bt));
 	s->lf = malloc((2 * b + nl) * sizeof(size_t));
 	s->slot = malloc(R->n_periods * sizeof(int));
@@ -300,7 +310,7 @@ scratch_alloc(const struct run *R, struct scratch *s)
 	s->buf = malloc(nl * LS * sizeof(double));
 	s->msig = malloc(3 * b * sizeof(double));
 	s->ck = malloc(sizeof(*s->ck));
-	if (s->bt == NULL || s->lf == NULL || s->slot == NULL || s->lper == NULL ||
+	if (s->member == NULL || s->bt == NULL || s->lf == NULL || s->slot == NULL || s->lper == NULL ||
 	    s->lalpha == NULL || s->buf == NULL || s->msig == NULL || s->ck == NULL)
 		return -1;
 	s->ls = s->lf + b;
@@ -332,6 +342,7 @@ run_free(struct run *R)
 	free(R->ph);
 	free(R->fast);
 	free(R->fi);
+	free(R->batch_of);
 }
 
 static int
@@ -340,6 +351,49 @@ combo_finite(const struct zx_combo_result *c)
 	return isfinite(c->total_return_pct) && isfinite(c->sharpe_ratio) &&
 	    isfinite(c->max_drawdown_pct) && isfinite(c->sortino_ratio) &&
 	    isfinite(c->win_rate_pct) && isfinite(c->profit_factor) && isfinite(c->exposure_pct);
+}
+
+/*
+ * One batch per thread (each line is made once per chunk and thread), more only when a batch
+ * would exceed MAX_BATCH.  Whole rows of the grid (one fast period) go to a batch, dealt in
+ * the order 0, 1, .., nb-1, nb-1, .., 1, 0, 0, 1, ..: a batch needs few lines (its rows' fast
+ * periods and the slow ones) and gets a fair share of short and long fast periods, so the
+ * threads finish together.  Grids with too few rows are dealt combination by combination.
+ */
+static void
+assign_batches(struct run *R)
+{
+	size_t nc = R->n_combos, rows = 0, nb;
+
+	nb = (nc + MAX_BATCH - 1) / MAX_BATCH;
+	if (nb < (size_t)R->threads)
+		nb = (size_t)R->threads;
+	for (size_t k = 0; k < nc; k++)
+		rows += k == 0 || R->fast[k] != R->fast[k - 1];
+	for (size_t k = 0, row = 0; k < nc; k++) {
+		size_t unit;
+
+		if (rows >= 2 * nb) {
+			row += k > 0 && R->fast[k] != R->fast[k - 1];
+			unit = row;
+		} else {
+			unit = k;
+		}
+		size_t pos = unit % (2 * nb);
+
+		R->batch_of[k] = pos < nb ? pos : 2 * nb - 1 - pos;
+	}
+	/* The largest batch sizes the scratch. */
+	R->n_batches = nb;
+	R->batch = 0;
+	for (size_t b = 0; b < nb; b++) {
+		size_t m = 0;
+
+		for (size_t k = 0; k < nc; k++)
+			m += R->batch_of[k] == b;
+		if (m > R->batch)
+			R->batch = m;
+	}
 }
 
 /* Shared arrays and per-thread scratch; -1 when out of memory. */
@@ -355,21 +409,18 @@ run_setup(struct run *R, const double *close, size_t n, const struct zx_sweep_pa
 	R->threads = p->threads > 0 ? p->threads : zx_online_cpus();
 	if ((size_t)R->threads > nc)
 		R->threads = (int)nc;
-	/* About one batch per thread: each line is made once per chunk and thread. */
-	R->batch = (nc + (size_t)R->threads - 1) / (size_t)R->threads;
-	if (R->batch > MAX_BATCH)
-		R->batch = MAX_BATCH;
-
 	R->fast = malloc(2 * nc * sizeof(int));
 	R->fi = malloc(2 * nc * sizeof(size_t));
 	R->res = calloc(nc, sizeof(*R->res));
-	if (R->fast == NULL || R->fi == NULL || R->res == NULL)
+	R->batch_of = malloc(nc * sizeof(size_t));
+	if (R->fast == NULL || R->fi == NULL || R->res == NULL || R->batch_of == NULL)
 		return -1;
 	R->slow = R->fast + nc;
 	R->si = R->fi + nc;
 	zx_grid_fill(p, R->fast, R->slow);
 	if (collect_periods(R, nc) < 0)
 		return -1;
+	assign_batches(R);
 
 	R->bx.c = close;
 	R->bx.n = n;
@@ -413,7 +464,7 @@ zx_sweep_run(const double *close, size_t n, const struct zx_sweep_params *p,
 	memset(&R, 0, sizeof(R));
 	if (run_setup(&R, close, n, p, nc) < 0)
 		goto oom;
-	zx_parallel_for(R.threads, (nc + R.batch - 1) / R.batch, batch_item, &R);
+	zx_parallel_for(R.threads, R.n_batches, batch_item, &R);
 
 	for (size_t k = 0; k < nc; k++) {
 		if (!combo_finite(&R.res[k])) {
