@@ -140,6 +140,25 @@ is "$(q "SELECT zixly_rescue()")" 1 "rescue of an expired lease"
 poll
 is "$(on zixly_job_events)" "$(ev "$id3" QUEUED)" "rescue: event QUEUED"
 is "$(on zixly_jobs)" "default" "rescue: wakes the queue"
+q "SELECT count(*) FROM zixly_claim('w1')" >/dev/null
+q "SELECT zixly_cancel('$id3')" >/dev/null
+poll
+q "SELECT zixly_retry('$id3', now() + interval '1 hour')" >/dev/null
+poll
+is "$(on zixly_job_events)" "$(ev "$id3" QUEUED)" "retry for later: event QUEUED"
+is "$(on zixly_jobs | wc -l)" 0 "retry for later: no wake-up"
+
+# one statement touching 20 tenants: every job's event is published, grouped per tenant
+q "DELETE FROM zixly.pipeline_jobs"
+q "SELECT count(*) FROM (SELECT zixly_enqueue('noop', tenant_id => 'tenant-' || g) FROM generate_series(1, 20) g) s" >/dev/null
+poll
+q "SELECT count(*) FROM zixly_claim('w1', 100)" >/dev/null
+poll
+is "$(on zixly_job_events | json ids | wc -w)" 0 "a claim across 20 tenants: one event per tenant (a single id each) ..."
+is "$(on zixly_job_events | json id | sort | paste -sd ' ')" \
+	"$(q "SELECT string_agg(id, ' ' ORDER BY id) FROM zixly.pipeline_jobs")" "... for every claimed job"
+is "$(on zixly_job_events | json tenant_id | sort -u | wc -l)" 20 "... naming each of the 20 tenants"
+is "$(on zixly_job_events | json status | sort -u)" "RUNNING" "... as RUNNING"
 
 # ---------------------------------------------------------------- zixly.notify = off, zixly_wait
 q "SET zixly.notify = off; SELECT zixly_enqueue('noop'); SELECT count(*) FROM zixly_enqueue_batch('noop', '[{}, {}]')" >/dev/null
