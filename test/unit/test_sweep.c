@@ -152,6 +152,43 @@ test_threads_bit_identical(void **state)
 	free(c);
 }
 
+/* Grids bigger than one batch, and grids with fewer rows than batches, split differently
+ * across threads: still the same bits, and still right. */
+static void
+test_batches(void **state)
+{
+	enum { N = 3000 };
+	double *c = malloc(N * sizeof(double));
+	struct zx_sweep_params grids[2];
+	const int threads[] = { 2, 3, 5 };
+
+	(void)state;
+	ref_random_walk(c, N, 17, 0.01);
+	grids[0] = params(ZX_STRATEGY_SMA, 1, 3, 4, 900, 1, 5);	/* 3 rows, 2691 combos */
+	grids[1] = params(ZX_STRATEGY_EMA, 2, 60, 3, 80, 2, 5);	/* 30 rows, > 512 combos */
+	for (int gi = 0; gi < 2; gi++) {
+		struct zx_sweep_params p = grids[gi];
+		struct zx_sweep_result one, many;
+
+		p.threads = 1;
+		run_ok(c, N, &p, &one);
+		assert_true(one.n_combos > 512);
+		for (int t = 0; t < 3; t++) {
+			p.threads = threads[t];
+			run_ok(c, N, &p, &many);
+			assert_memory_equal(many.combos, one.combos,
+			    one.n_combos * sizeof(*one.combos));
+			zx_sweep_result_free(&many);
+		}
+		zx_sweep_result_free(&one);
+	}
+	/* A sample of the first grid against the reference. */
+	struct zx_sweep_params p = params(ZX_STRATEGY_SMA, 1, 3, 890, 900, 1, 5);
+
+	check_against_reference(c, N, &p);
+	free(c);
+}
+
 /* Steadily rising prices: the fast MA is above the slow one from the start, never crosses. */
 static void
 test_zero_trades(void **state)
@@ -342,6 +379,7 @@ main(void)
 		cmocka_unit_test(test_spec_example_vs_reference),
 		cmocka_unit_test(test_strategies_vs_reference),
 		cmocka_unit_test(test_threads_bit_identical),
+		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_zero_trades),
 		cmocka_unit_test(test_flat_prices_no_trades),
 		cmocka_unit_test(test_equity_curve),

@@ -58,7 +58,7 @@ struct run {
 	struct zx_combo_result *res;
 	size_t n_combos;
 	size_t n_batches, batch;	/* batches, and the most combinations in one */
-	size_t *batch_of;		/* per combination: its batch */
+	size_t *members, *boff;		/* batch b: members[boff[b] .. boff[b+1]-1], grid order */
 
 	struct scratch *sc;		/* one per thread */
 	int threads;
@@ -230,9 +230,8 @@ batch_item(void *ctx, size_t item, int thread)
 	size_t n = R->n, nw = zx_words(n), nm = 0;
 	enum zx_strategy strat = R->p->strategy;
 
-	for (size_t k = 0; k < R->n_combos; k++)
-		if (R->batch_of[k] == item)
-			sc->member[nm++] = k;
+	for (size_t i = R->boff[item]; i < R->boff[item + 1]; i++)
+		sc->member[nm++] = R->members[i];
 
 	size_t nl = batch_lines(R, sc, nm);
 
@@ -342,7 +341,8 @@ run_free(struct run *R)
 	free(R->ph);
 	free(R->fast);
 	free(R->fi);
-	free(R->batch_of);
+	free(R->members);
+	free(R->boff);
 }
 
 static int
@@ -360,40 +360,49 @@ combo_finite(const struct zx_combo_result *c)
  * periods and the slow ones) and gets a fair share of short and long fast periods, so the
  * threads finish together.  Grids with too few rows are dealt combination by combination.
  */
-static void
+static int
 assign_batches(struct run *R)
 {
 	size_t nc = R->n_combos, rows = 0, nb;
+	size_t *of;
 
 	nb = (nc + MAX_BATCH - 1) / MAX_BATCH;
 	if (nb < (size_t)R->threads)
 		nb = (size_t)R->threads;
+	of = malloc((nc + nb) * sizeof(size_t));	/* of[k], then nb fill positions */
+	R->members = malloc(nc * sizeof(size_t));
+	R->boff = calloc(nb + 1, sizeof(size_t));
+	if (of == NULL || R->members == NULL || R->boff == NULL) {
+		free(of);
+		return -1;
+	}
 	for (size_t k = 0; k < nc; k++)
 		rows += k == 0 || R->fast[k] != R->fast[k - 1];
 	for (size_t k = 0, row = 0; k < nc; k++) {
-		size_t unit;
+		size_t unit, pos;
 
-		if (rows >= 2 * nb) {
-			row += k > 0 && R->fast[k] != R->fast[k - 1];
-			unit = row;
-		} else {
-			unit = k;
-		}
-		size_t pos = unit % (2 * nb);
-
-		R->batch_of[k] = pos < nb ? pos : 2 * nb - 1 - pos;
+		row += k > 0 && R->fast[k] != R->fast[k - 1];
+		unit = rows >= 2 * nb ? row : k;
+		pos = unit % (2 * nb);
+		of[k] = pos < nb ? pos : 2 * nb - 1 - pos;
+		R->boff[of[k] + 1]++;
 	}
-	/* The largest batch sizes the scratch. */
+	/* Counting sort into members (grid order within a batch); the largest batch sizes the
+	 * scratch. */
 	R->n_batches = nb;
 	R->batch = 0;
 	for (size_t b = 0; b < nb; b++) {
-		size_t m = 0;
-
-		for (size_t k = 0; k < nc; k++)
-			m += R->batch_of[k] == b;
-		if (m > R->batch)
-			R->batch = m;
+		if (R->boff[b + 1] > R->batch)
+			R->batch = R->boff[b + 1];
+		R->boff[b + 1] += R->boff[b];
 	}
+	size_t *fill = of + nc;
+
+	memcpy(fill, R->boff, nb * sizeof(size_t));
+	for (size_t k = 0; k < nc; k++)
+		R->members[fill[of[k]]++] = k;
+	free(of);
+	return 0;
 }
 
 /* Shared arrays and per-thread scratch; -1 when out of memory. */
@@ -412,15 +421,13 @@ run_setup(struct run *R, const double *close, size_t n, const struct zx_sweep_pa
 	R->fast = malloc(2 * nc * sizeof(int));
 	R->fi = malloc(2 * nc * sizeof(size_t));
 	R->res = calloc(nc, sizeof(*R->res));
-	R->batch_of = malloc(nc * sizeof(size_t));
-	if (R->fast == NULL || R->fi == NULL || R->res == NULL || R->batch_of == NULL)
+	if (R->fast == NULL || R->fi == NULL || R->res == NULL)
 		return -1;
 	R->slow = R->fast + nc;
 	R->si = R->fi + nc;
 	zx_grid_fill(p, R->fast, R->slow);
-	if (collect_periods(R, nc) < 0)
+	if (collect_periods(R, nc) < 0 || assign_batches(R) < 0)
 		return -1;
-	assign_batches(R);
 
 	R->bx.c = close;
 	R->bx.n = n;
