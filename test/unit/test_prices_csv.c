@@ -73,20 +73,29 @@ test_columns_quotes_sorting(void **state)
 	zx_prices_free(&px);
 }
 
+static void expect_error(const char *text, const char *ticker, const char *needle);
+
 static void
 test_times(void **state)
 {
 	struct zx_prices px;
 	char err[256];
 	const char *f = file_with("ticker,ts,close\nX,2024-02-29 10:00:00,2\n"
-	    "X,2024-02-29T09:30,1\nX,2024-02-29,0.5\n");
+	    "X,2024-02-29T09:30,1\nX,2024-02-29,0.5\n"
+	    "X,2024-02-29 10:00:00.5,3\nX,2024-02-29 13:00:01+03,4\n"
+	    "X,2024-02-29T06:00:02-04:00,5\nX,2024-02-29T10:00:03Z,6\n");
 
 	(void)state;
 	if (zx_prices_load_csv(f, "X", &px, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
-	assert_int_equal(px.n, 3);
-	assert_true(px.close[0] == 0.5 && px.close[1] == 1 && px.close[2] == 2);
+	assert_int_equal(px.n, 7);
+	for (int i = 0; i < 7; i++)	/* in time order, zones applied */
+		assert_true(px.close[i] == (i == 0 ? 0.5 : i));
+	assert_string_equal(px.date[4], "2024-02-29 13:00:01+03");
 	zx_prices_free(&px);
+	/* The same instant in two zones is a duplicate. */
+	expect_error("ticker,ts,close\nX,2024-01-01 12:00:00+02,1\nX,2024-01-01T10:00:00Z,2\n",
+	    "X", "duplicate date");
 }
 
 static void
@@ -133,6 +142,9 @@ test_rejections(void **state)
 	expect_error("ticker,date,close\nX,01/02/2024,1\n", "X", "bad date");
 	expect_error("ticker,date,close\nX,2024-01-01 25:00,1\n", "X", "bad date");
 	expect_error("ticker,date,close\nX,2024-1-01,1\n", "X", "bad date");
+	expect_error("ticker,date,close\nX,2024-01-01x,1\n", "X", "bad date");
+	expect_error("ticker,date,close\nX,2024-01-01 10:00+25,1\n", "X", "bad date");
+	expect_error("ticker,date,close\nX,2024-01-01 10:00:00.,1\n", "X", "bad date");
 	expect_error("ticker,date,close\nX,2024-01-02,1\nX,2024-01-01,2\nX,2024-01-02,3\n", "X",
 	    "duplicate date 2024-01-02 for ticker 'X' (lines 2 and 4)");
 	expect_error("ticker,date,close\n\"X,2024-01-01,1\n", "X", "malformed CSV");

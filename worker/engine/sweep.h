@@ -11,7 +11,20 @@
  * to err (if err is not NULL and errlen > 0).  Invalid input never crashes.
  *
  * Thread safety: every function is reentrant; zx_sweep_run starts its own threads and joins them
- * before returning.  Results are bit-identical for any thread count.
+ * before returning.  Results are bit-identical for any thread count (and for the AVX-512 and
+ * plain C kernels picked at run time).
+ *
+ * Numerics.  SMAs are computed from exact sums, so equal windows give equal means and a flat
+ * stretch of prices gives the price itself: ties are real ties, never rounding noise.  (EMAs
+ * only approach a flat price and may differ from each other by a few ulps there.)  Sums for
+ * the Sharpe and Sortino ratios are accumulated in double per chunk of 2048 bars and in long
+ * double across chunks; metrics agree with a plain per-bar long double evaluation of the
+ * DESIGN.md formulas to about 1e-12 relative (the unit tests check 1e-9).
+ *
+ * Cost.  About 0.5 ns per bar and combination on one core for an SMA grid (see
+ * worker/bench/engine_bench.c), EMA about the same, MACD about 2 ns.  Memory: the result, one
+ * prefix-sum pair of the series (SMA), and per thread about 16 KiB per moving average of its
+ * batch (at most 1024) plus small tables — no moving average is held for the whole series.
  */
 #ifndef ZX_SWEEP_H
 #define ZX_SWEEP_H

@@ -16,7 +16,7 @@
 #define MAX_FIELDS 1024
 
 struct row {
-	long long key;		/* seconds since 0000-03-01, for sorting */
+	long long key;		/* microseconds since 0000-03-01 UTC, for sorting */
 	double close;
 	size_t line;
 	char date[ZX_DATE_MAX];
@@ -147,37 +147,73 @@ digits(const char *s, int n, int *out)
 	return 0;
 }
 
-/* YYYY-MM-DD, optionally [T ]HH:MM[:SS]; 0 ok (key set), -1 invalid. */
+/*
+ * YYYY-MM-DD, optionally followed by [T ]HH:MM[:SS[.fraction]] and a zone Z or +HH[:MM] /
+ * -HH[:MM] (PostgreSQL's timestamptz output included).  *key: microseconds since 0000-03-01
+ * UTC.  0 ok, -1 invalid.
+ */
 static int
 parse_date(const char *s, long long *key)
 {
 	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, d, hh = 0, mm = 0, ss = 0;
-	size_t len = strlen(s);
+	int y, m, d, hh = 0, mm = 0, ss = 0, zh = 0, zm = 0;
+	long long micro = 0;
+	const char *p;
 
-	if (len < 10 || digits(s, 4, &y) < 0 || s[4] != '-' || digits(s + 5, 2, &m) < 0 ||
+	if (strlen(s) < 10 || digits(s, 4, &y) < 0 || s[4] != '-' || digits(s + 5, 2, &m) < 0 ||
 	    s[7] != '-' || digits(s + 8, 2, &d) < 0)
 		return -1;
 	if (y < 1 || m < 1 || m > 12 || d < 1)
 		return -1;
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	int dim = mdays[m - 1] + (m == 2 && leap);
 
-	if (d > dim)
+	if (d > mdays[m - 1] + (m == 2 && leap))
 		return -1;
-	if (len > 10) {
-		const char *t = s + 10;
+	p = s + 10;
+	if (*p == 'T' || *p == ' ') {
+		if (digits(p + 1, 2, &hh) < 0 || p[3] != ':' || digits(p + 4, 2, &mm) < 0)
+			return -1;
+		p += 6;
+		if (*p == ':') {
+			if (digits(p + 1, 2, &ss) < 0)
+				return -1;
+			p += 3;
+			if (*p == '.') {
+				long long scale = 100000;
 
-		if ((*t != 'T' && *t != ' ') || (len != 16 && len != 19))
-			return -1;
-		if (digits(t + 1, 2, &hh) < 0 || t[3] != ':' || digits(t + 4, 2, &mm) < 0)
-			return -1;
-		if (len == 19 && (t[6] != ':' || digits(t + 7, 2, &ss) < 0))
-			return -1;
+				if (!isdigit((unsigned char)p[1]))
+					return -1;
+				for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
+					micro += (*p - '0') * scale;	/* digits past 6 add 0 */
+			}
+		}
 		if (hh > 23 || mm > 59 || ss > 59)
 			return -1;
+		if (*p == 'Z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			int sign = *p == '-' ? -1 : 1;
+
+			if (digits(p + 1, 2, &zh) < 0 || zh > 23)
+				return -1;
+			p += 3;
+			if (*p == ':')
+				p++;
+			if (isdigit((unsigned char)*p)) {
+				if (digits(p, 2, &zm) < 0 || zm > 59)
+					return -1;
+				p += 2;
+			}
+			zh *= sign;
+			zm *= sign;
+		}
 	}
-	*key = days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
+	if (*p != '\0')
+		return -1;
+	long long secs = days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss -
+	    (zh * 3600 + zm * 60);
+
+	*key = secs * 1000000 + micro;
 	return 0;
 }
 
@@ -290,7 +326,7 @@ zx_prices_load_csv(const char *path, const char *ticker, struct zx_prices *out, 
 
 		r.line = lineno;
 		if (strlen(f[ci_d]) >= ZX_DATE_MAX || parse_date(f[ci_d], &r.key) < 0) {
-			fail(err, errlen, "%s:%zu: bad date '%.40s' (want YYYY-MM-DD[ HH:MM[:SS]])",
+			fail(err, errlen, "%s:%zu: bad date '%.40s' (want YYYY-MM-DD[ HH:MM[:SS]][zone])",
 			    path, lineno, f[ci_d]);
 			goto done;
 		}
