@@ -11,6 +11,9 @@
  * zixly_claim is declared with enable_seqscan/enable_sort off: its plan is
  * cached for the life of the session, and a plan made while the table was
  * empty must still probe the partial claim index when it holds millions.
+ * The locking subquery is a MATERIALIZED CTE so that it runs exactly once:
+ * as a plain subquery the planner may rescan it per outer row, and every
+ * rescan of LIMIT ... SKIP LOCKED locks the next job, claiming past max_jobs.
  */
 #include "postgres.h"
 
@@ -103,18 +106,20 @@ zixly_claim(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	ZixlyPlan(&plan,
+			  "WITH claimed AS MATERIALIZED ("
+			  "  SELECT c.id FROM zixly.pipeline_jobs c"
+			  "   WHERE c.status OPERATOR(pg_catalog.=) 'QUEUED'"
+			  "     AND c.run_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
+			  "     AND ($3 IS NULL OR c.queue OPERATOR(pg_catalog.=) ANY ($3))"
+			  "   ORDER BY c.priority DESC, c.run_at, c.id"
+			  "   LIMIT $2 FOR UPDATE SKIP LOCKED)"
 			  "UPDATE zixly.pipeline_jobs AS j"
 			  "   SET status = 'RUNNING', attempts = j.attempts OPERATOR(pg_catalog.+) 1,"
 			  "       started_at = pg_catalog.now(), updated_at = pg_catalog.now(),"
 			  "       locked_by = $1, locked_pid = pg_catalog.pg_backend_pid(),"
 			  "       locked_backend_start = $4,"
 			  "       lease_expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) $5"
-			  "  FROM (SELECT c.id FROM zixly.pipeline_jobs c"
-			  "         WHERE c.status OPERATOR(pg_catalog.=) 'QUEUED'"
-			  "           AND c.run_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
-			  "           AND ($3 IS NULL OR c.queue OPERATOR(pg_catalog.=) ANY ($3))"
-			  "         ORDER BY c.priority DESC, c.run_at, c.id"
-			  "         LIMIT $2 FOR UPDATE SKIP LOCKED) AS claimed"
+			  "  FROM claimed"
 			  " WHERE j.id OPERATOR(pg_catalog.=) claimed.id"
 			  " RETURNING j, j.id, j.tenant_id",
 			  5, types);

@@ -195,7 +195,7 @@ zixly_fail(PG_FUNCTION_ARGS)
 								 "   SET status = CASE WHEN " AGAIN " THEN 'QUEUED' ELSE 'FAILED' END,"
 								 "       run_at = CASE WHEN " AGAIN " THEN pg_catalog.now() OPERATOR(pg_catalog.+)"
 								 "                pg_catalog.make_interval(secs => pg_catalog.power(2::float8,"
-								 "                  pg_catalog.least(j.attempts, 16)::float8))"
+								 "                  LEAST(j.attempts, 16)::float8))"
 								 "                ELSE j.run_at END,"
 								 "       completed_at = CASE WHEN " AGAIN " THEN NULL ELSE pg_catalog.now() END,"
 								 "       error_message = $3," UNLOCK
@@ -223,8 +223,8 @@ zixly_release(PG_FUNCTION_ARGS)
 	row = run_row_plan(&plan,
 					   "UPDATE zixly.pipeline_jobs AS j"
 					   "   SET status = 'QUEUED', run_at = pg_catalog.now(),"
-					   "       attempts = pg_catalog.greatest(j.attempts OPERATOR(pg_catalog.-) 1, 0),"
-					   "       started_at = NULL," UNLOCK
+					   "       attempts = GREATEST(j.attempts OPERATOR(pg_catalog.-) 1, 0),"
+					   "       started_at = NULL, locked_by = NULL," UNLOCK
 					   " WHERE j.id OPERATOR(pg_catalog.=) $1"
 					   "   AND j.status OPERATOR(pg_catalog.=) 'RUNNING'"
 					   "   AND j.locked_by OPERATOR(pg_catalog.=) $2"
@@ -315,7 +315,7 @@ zixly_prune(PG_FUNCTION_ARGS)
 			  "DELETE FROM zixly.pipeline_jobs j"
 			  " WHERE (j.status OPERATOR(pg_catalog.=) ANY ('{COMPLETED,CANCELLED}')"
 			  "        OR ($2 AND j.status OPERATOR(pg_catalog.=) 'FAILED'))"
-			  "   AND j.completed_at OPERATOR(pg_catalog.<) pg_catalog.now() OPERATOR(pg_catalog.-) $1",
+			  "   AND j.completed_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)",
 			  2, types);
 	rc = SPI_execute_plan(plan, values, NULL, false, 0);
 	if (rc != SPI_OK_DELETE)
