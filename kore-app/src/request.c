@@ -25,6 +25,8 @@
 static int	body_json(const char *, size_t, size_t, struct json_object **,
 		    struct zx_buf *);
 static int	option_error(struct zx_buf *, const char *, const char *);
+static int	json_finite(struct json_object *);
+static int	json_strings_clean(const char *, size_t);
 static int	printable_ascii(const char *, size_t);
 static double	accept_q(const char *, const char *const *);
 
@@ -80,6 +82,12 @@ body_json(const char *body, size_t len, size_t max, struct json_object **out,
 		return (400);
 	}
 
+	if (!json_strings_clean(body, len)) {
+		zx_error_body(err, "invalid_json", "malformed JSON: a control "
+		    "character inside a string must be escaped", NULL);
+		return (400);
+	}
+
 	if ((tok = json_tokener_new_ex(ZX_JSON_DEPTH)) == NULL)
 		abort();
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
@@ -107,6 +115,12 @@ body_json(const char *body, size_t len, size_t max, struct json_object **out,
 		zx_error_body(err, "invalid_json", msg, NULL);
 		return (400);
 	}
+	if (!json_finite(obj)) {
+		json_object_put(obj);
+		zx_error_body(err, "invalid_json", "malformed JSON: NaN and "
+		    "Infinity are not JSON numbers", NULL);
+		return (400);
+	}
 	for (i = end; i < len; i++) {
 		if (!isspace((unsigned char)body[i])) {
 			json_object_put(obj);
@@ -119,6 +133,68 @@ body_json(const char *body, size_t len, size_t max, struct json_object **out,
 	}
 	*out = obj;
 	return (0);
+}
+
+/*
+ * json-c's strict mode still takes NaN and Infinity for numbers, and raw
+ * control characters inside strings; JSON (and PostgreSQL) do not.
+ */
+static int
+json_finite(struct json_object *o)
+{
+	const char	*t;
+	size_t		 i, n;
+
+	switch (json_object_get_type(o)) {
+	case json_type_double:
+		t = json_object_get_string(o);	/* the text as parsed */
+		if (*t == '-')
+			t++;
+		return (*t >= '0' && *t <= '9');
+	case json_type_array:
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++) {
+			if (!json_finite(json_object_array_get_idx(o, i)))
+				return (0);
+		}
+		return (1);
+	case json_type_object: {
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			if (!json_finite(v))
+				return (0);
+		}
+		return (1);
+	}
+	default:
+		return (1);
+	}
+}
+
+/* No raw control characters inside JSON strings. */
+static int
+json_strings_clean(const char *s, size_t len)
+{
+	size_t	i;
+	int	in = 0, esc = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char	c = (unsigned char)s[i];
+
+		if (!in) {
+			in = c == '"';
+			continue;
+		}
+		if (esc)
+			esc = 0;
+		else if (c == '\\')
+			esc = 1;
+		else if (c == '"')
+			in = 0;
+		else if (c < 0x20)
+			return (0);
+	}
+	return (1);
 }
 
 static int
