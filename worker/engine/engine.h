@@ -191,7 +191,8 @@ size_t zx_trades_from_events(const uint64_t *up, const uint64_t *down, size_t n,
 void zx_equity_bars(const double *c, size_t n, const struct zx_trade *tr, size_t ntr,
     double fee, double *equity);
 
-/* What every combination's backtest reads (shared, read-only). */
+/* What a combination's backtest reads: the run's constants, and the calling thread's current
+ * chunk tables. */
 struct zx_bt_ctx {
 	const double *c;	/* closes */
 	size_t n;

@@ -18,8 +18,10 @@
  * stretch of prices gives the price itself: ties are real ties, never rounding noise.  (EMAs
  * only approach a flat price and may differ from each other by a few ulps there.)  Sums for
  * the Sharpe and Sortino ratios are accumulated in double per chunk of 2048 bars and in long
- * double across chunks; metrics agree with a plain per-bar long double evaluation of the
- * DESIGN.md formulas to about 1e-12 relative (the unit tests check 1e-9).
+ * double across chunks.  Against a plain per-bar evaluation of the DESIGN.md formulas (long
+ * double, two-pass variance) on 100,000 bars: Sharpe and Sortino agree to ~2e-14 relative,
+ * drawdown ~2e-15, total return ~4e-12 (the per-bar product itself rounds 100,000 times);
+ * the unit tests require 1e-9.
  *
  * Cost.  About 0.5 ns per bar and combination on one core for an SMA grid (see
  * worker/bench/engine_bench.c), EMA about the same, MACD about 2 ns.  Memory: the result, one
