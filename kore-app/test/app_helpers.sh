@@ -9,7 +9,8 @@
 #   app_stop                stop it (TERM, by PID)
 #   req METHOD PATH [curl args...]
 #                           one request; sets ST (status), BODY, HDRS (raw header text)
-#   jget PERLEXPR [JSON]    a value out of JSON (BODY by default), e.g. jget '{job_id}'
+#   jget PERLEXPR [JSON]    a value out of JSON (BODY by default): jget '{job_id}' is
+#                           $v->{job_id}; other Perl expressions see the document as $v
 #   hdr NAME                a response header's value (of the last req)
 #   app_log_clean           ok when the app's log shows no sanitizer report, no sandbox
 #                           violation and no worker death
@@ -57,10 +58,12 @@ req() {
 }
 
 jget() {
-	printf '%s' "${2-$BODY}" | perl -MJSON::PP -0777 -ne '
+	local e=$1
+	case $e in '{'*|'['*) e="\$v->$e" ;; esac
+	printf '%s' "${2-$BODY}" | E="$e" perl -MJSON::PP -0777 -ne '
 		my $v = eval { JSON::PP->new->allow_nonref->decode($_) };
 		exit 1 unless defined $v;
-		my $r = eval "\$v->'"$1"'";
+		my $r = eval $ENV{E};
 		print ref($r) ? JSON::PP->new->canonical->encode($r) : (defined $r ? (JSON::PP::is_bool($r) ? ($r ? "true" : "false") : $r) : "null");'
 }
 
