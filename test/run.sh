@@ -31,7 +31,7 @@ pgtap_suite() {
 unit_suite() {
 	local bins=()
 	shopt -s nullglob
-	bins=(build/test/unit/* build/asan/test/unit/*)
+	bins=(build/test/unit/test_* build/asan/test/unit/test_*)
 	shopt -u nullglob
 	[ "${#bins[@]}" -gt 0 ] || { echo "no unit test binaries built"; return 1; }
 	CMOCKA_MESSAGE_OUTPUT=TAP prove --failures -e '' "${bins[@]}"
