@@ -4,7 +4,7 @@
 set -eu
 PKGS="gcc make pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
 libtap-parser-sourcehandler-pgtap-perl libpq-dev libcurl4-openssl-dev libjson-c-dev libssl-dev
-kore libmicrohttpd-dev libcmocka-dev wrk redis-server prometheus chromium curl"
+kore libmicrohttpd-dev libcmocka-dev wrk redis-server prometheus chromium curl jq python3-yaml"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
