@@ -4,35 +4,7 @@
 BEGIN;
 SELECT plan(34);
 
--- Jobs are made and found by name (parameters->>'name').
-CREATE FUNCTION pg_temp.job(name text, max_attempts int DEFAULT 3, q text DEFAULT 'default') RETURNS text
-LANGUAGE sql AS $$
-	SELECT (zixly_enqueue('noop', jsonb_build_object('name', name), queue => q, max_attempts => max_attempts)).id
-$$;
-CREATE FUNCTION pg_temp.id(name text) RETURNS text LANGUAGE sql AS $$
-	SELECT id FROM zixly.pipeline_jobs WHERE parameters->>'name' = name
-$$;
-CREATE FUNCTION pg_temp.j(name text) RETURNS zixly.pipeline_jobs LANGUAGE sql AS $$
-	SELECT * FROM zixly.pipeline_jobs WHERE parameters->>'name' = name
-$$;
--- Claims the named job (and only it) for a worker: other QUEUED jobs are parked meanwhile.
-CREATE FUNCTION pg_temp.claim(name text, w text) RETURNS zixly.pipeline_jobs LANGUAGE plpgsql AS $$
-DECLARE r zixly.pipeline_jobs;
-BEGIN
-	UPDATE zixly.pipeline_jobs SET priority = priority + 1000000, run_at = now()
-	 WHERE parameters->>'name' = name AND status = 'QUEUED';
-	SELECT * INTO r FROM zixly_claim(w, 1);
-	UPDATE zixly.pipeline_jobs SET priority = priority - 1000000 WHERE priority >= 1000000;
-	IF r.parameters->>'name' IS DISTINCT FROM name THEN
-		RAISE EXCEPTION 'claimed % instead of %', r.parameters->>'name', name;
-	END IF;
-	RETURN r;
-END $$;
--- An illegal transition: SQLSTATE and exact message, the job's name substituted for %s.
-CREATE FUNCTION pg_temp.refuses(sql text, name text, state text, msg text, description text) RETURNS text
-LANGUAGE sql AS $$
-	SELECT throws_ok(format(sql, pg_temp.id(name)), state, format(msg, pg_temp.id(name)), description)
-$$;
+\ir fixtures/jobs.psql
 
 -- ---------------------------------------------------------------- complete
 SELECT pg_temp.job('c1') \g /dev/null
