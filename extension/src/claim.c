@@ -173,13 +173,7 @@ zixly_heartbeat(PG_FUNCTION_ARGS)
 	rc = SPI_execute_plan(plan, values, nulls, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "zixly: heartbeat failed: %s", SPI_result_code_string(rc));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		id = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
-	}
+	ZixlyFirstColumnToTuplestore(rsinfo);
 	SPI_finish();
 	return (Datum) 0;
 }

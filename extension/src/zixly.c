@@ -121,6 +121,22 @@ ZixlyRowsToTuplestore(ReturnSetInfo *rsinfo)
 }
 
 /*
+ * Appends the first column of every result row of the last SPI command to a
+ * materialized one-column set-returning function's tuplestore.
+ */
+void
+ZixlyFirstColumnToTuplestore(ReturnSetInfo *rsinfo)
+{
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &d, &isnull);
+	}
+}
+
+/*
  * Publishes the status of every row of the last SPI command, whose id and
  * tenant are in columns id_col and tenant_col.
  */

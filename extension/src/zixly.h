@@ -48,6 +48,7 @@ extern char *ZixlyRequiredCString(FunctionCallInfo fcinfo, int argno, const char
 extern SPIPlanPtr ZixlyPlan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern Datum ZixlyRowDatum(int i);
 extern void ZixlyRowsToTuplestore(ReturnSetInfo *rsinfo);
+extern void ZixlyFirstColumnToTuplestore(ReturnSetInfo *rsinfo);
 extern void ZixlyPublishSpiRows(int id_col, int tenant_col, const char *status);
 
 #endif							/* ZIXLY_H */
