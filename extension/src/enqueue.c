@@ -43,6 +43,7 @@ typedef struct JobOptions
 static void read_job_options(FunctionCallInfo fcinfo, JobOptions *o);
 static void check_job_type(const char *job_type);
 static bool due_now(const JobOptions *o);
+static void job_options_to_params(const JobOptions *o, Datum *values, char *nulls);
 static void batch_element_context(void *arg);
 
 static void
@@ -96,6 +97,19 @@ due_now(const JobOptions *o)
 	return o->run_at_null || DatumGetTimestampTz(o->run_at) <= GetCurrentTransactionStartTimestamp();
 }
 
+/* Parameters $2..$7 of both insert statements: tenant, type, queue, priority, run_at, max_attempts. */
+static void
+job_options_to_params(const JobOptions *o, Datum *values, char *nulls)
+{
+	values[1] = CStringGetTextDatum(o->tenant_id);
+	values[2] = CStringGetTextDatum(o->job_type);
+	values[3] = CStringGetTextDatum(o->queue);
+	values[4] = Int32GetDatum(o->priority);
+	values[5] = o->run_at;
+	nulls[5] = o->run_at_null ? 'n' : ' ';
+	values[6] = Int32GetDatum(o->max_attempts);
+}
+
 Datum
 zixly_enqueue(PG_FUNCTION_ARGS)
 {
@@ -128,13 +142,7 @@ zixly_enqueue(PG_FUNCTION_ARGS)
 
 	ZixlyNewId(id);
 	values[0] = CStringGetTextDatum(id);
-	values[1] = CStringGetTextDatum(o.tenant_id);
-	values[2] = CStringGetTextDatum(o.job_type);
-	values[3] = CStringGetTextDatum(o.queue);
-	values[4] = Int32GetDatum(o.priority);
-	values[5] = o.run_at;
-	nulls[5] = o.run_at_null ? 'n' : ' ';
-	values[6] = Int32GetDatum(o.max_attempts);
+	job_options_to_params(&o, values, nulls);
 	values[7] = JsonbPGetDatum(params);
 	values[8] = idem_key ? CStringGetTextDatum(idem_key) : (Datum) 0;
 
@@ -271,13 +279,7 @@ zixly_enqueue_batch(PG_FUNCTION_ARGS)
 	MemoryContextDelete(scratch);
 
 	values[0] = PointerGetDatum(construct_array(ids, n, TEXTOID, -1, false, TYPALIGN_INT));
-	values[1] = CStringGetTextDatum(o.tenant_id);
-	values[2] = CStringGetTextDatum(o.job_type);
-	values[3] = CStringGetTextDatum(o.queue);
-	values[4] = Int32GetDatum(o.priority);
-	values[5] = o.run_at;
-	nulls[5] = o.run_at_null ? 'n' : ' ';
-	values[6] = Int32GetDatum(o.max_attempts);
+	job_options_to_params(&o, values, nulls);
 	values[7] = PointerGetDatum(construct_array(params, n, JSONBOID, -1, false, TYPALIGN_INT));
 
 	SPI_connect();
