@@ -481,20 +481,20 @@ report(all(os.path.isfile(os.path.join("deploy/k8s", r)) for r in kz.get("resour
        "deploy/k8s/kustomization.yaml lists every manifest", kz.get("resources"))
 open(os.environ.get("KEDA_QUERY_OUT", "/dev/null"), "w").write(so[0]["spec"]["triggers"][0]["metadata"]["query"] if so else "")
 
-# ---------------------------------------------------------------- deploy/README.md
-readme = open("deploy/README.md").read()
+# ---------------------------------------------------------------- README.md, Operations
+readme = re.search(r"^## Operations\n(.*?)(?=^## |\Z)", open("README.md").read(), re.M | re.S).group(1)
 named = set(re.findall(r"(?<![\w/.-])((?:deploy|dashboards|extension|worker|kore-app|sql|bin)/[\w@./-]*[\w@])", readme))
 missing = sorted(p for p in named if "<" not in p and not glob.glob(p) and p != "bin/zixly-worker")
-report(named and not missing, "deploy/README.md names only files that exist (%d)" % len(named), missing)
+report(named and not missing, "README Operations names only files that exist (%d)" % len(named), missing)
 for what in ("docker compose up", "--scale pipeline-worker", "ALTER EXTENSION zixly UPDATE",
              "zixly-worker@", "kubectl apply -k deploy/k8s"):
-    report(what in readme, "deploy/README.md explains: %s" % what)
+    report(what in readme, "README Operations explains: %s" % what)
 alerts_doc = set(re.findall(r"^\| (Zixly\w+) \|", readme, re.M))
 alerts_def = {r["alert"] for g in load_yaml("dashboards/prometheus/alerts.yml")["groups"] for r in g["rules"] if "alert" in r}
-report(alerts_doc == alerts_def, "deploy/README.md documents every alert of alerts.yml", alerts_def ^ alerts_doc)
+report(alerts_doc == alerts_def, "README Operations documents every alert of alerts.yml", alerts_def ^ alerts_doc)
 secrets_doc = re.search(r"set the (\w+) secrets", readme)
 report(secrets_doc and {"six": 6}.get(secrets_doc.group(1)) == len(secret_vars),
-       "deploy/README.md's count of .env secrets matches .env.example", len(secret_vars))
+       "README Operations' count of .env secrets matches .env.example", len(secret_vars))
 
 # ---------------------------------------------------------------- systemd env example
 envex = {}
