@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#define ZX_VERSION "0.1.0"
+
 #define ZX_OK	0
 #define ZX_ERR	(-1)
 

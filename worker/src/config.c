@@ -15,7 +15,6 @@
 #include "config.h"
 
 #define PROG "zixly-worker"
-#define VERSION "0.1.0"
 
 enum opt_type { OPT_STRING, OPT_INT, OPT_DOUBLE, OPT_BOOL, OPT_LOGLEVEL };
 
@@ -302,7 +301,7 @@ zx_config_load(struct zx_config *cfg, int argc, char **argv)
 			return 1;
 		}
 		if (strcmp(arg, "--version") == 0) {
-			printf(PROG " " VERSION "\n");
+			printf(PROG " " ZX_VERSION "\n");
 			return 1;
 		}
 		if (strncmp(arg, "--", 2) != 0) {
@@ -378,5 +377,5 @@ zx_config_log(const struct zx_config *cfg)
 		if (k > 0)
 			n += (size_t)k;
 	}
-	zlog(ZX_INFO, "config", "version=" VERSION " %s", line);
+	zlog(ZX_INFO, "config", "version=" ZX_VERSION " %s", line);
 }

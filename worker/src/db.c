@@ -9,6 +9,7 @@
 #include "common.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 
 struct stmt {
 	const char *name;
@@ -62,8 +63,8 @@ static const struct stmt sweep_stmts[] = {
 	{"fail", "SELECT status FROM zixly_fail($1, $2, $3, $4::boolean)"},
 };
 
-static const char *
-role_name(enum zx_db_role role)
+const char *
+zx_db_role_name(enum zx_db_role role)
 {
 	switch (role) {
 	case ZX_DB_CONTROL:
@@ -141,7 +142,7 @@ zx_db_connect(const char *url, enum zx_db_role role)
 
 	c = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(c) != CONNECTION_OK) {
-		zlog(ZX_WARN, "db_connect_failed", "role=%s error=%s", role_name(role),
+		zlog(ZX_WARN, "db_connect_failed", "role=%s error=%s", zx_db_role_name(role),
 		    zx_q(errmsg_of(c, NULL)));
 		PQfinish(c);
 		return NULL;
@@ -174,10 +175,20 @@ zx_db_connect(const char *url, enum zx_db_role role)
 		PQfinish(c);
 		return NULL;
 	}
+	zx_metrics_db_connections(role, 1);
 	zlog(ZX_DEBUG, "db_connected", "role=%s host=%s port=%s database=%s backend_pid=%d",
-	    role_name(role), zx_q(PQhost(c) ? PQhost(c) : ""), PQport(c), zx_q(PQdb(c)),
+	    zx_db_role_name(role), zx_q(PQhost(c) ? PQhost(c) : ""), PQport(c), zx_q(PQdb(c)),
 	    PQbackendPID(c));
 	return c;
+}
+
+void
+zx_db_close(PGconn *c, enum zx_db_role role)
+{
+	if (c == NULL)
+		return;
+	PQfinish(c);
+	zx_metrics_db_connections(role, -1);
 }
 
 PGresult *

@@ -22,14 +22,21 @@ enum zx_db_role {
 	ZX_DB_CONTROL,		/* LISTEN, rescue, heartbeat, release, fail, next_run_at */
 	ZX_DB_CLAIM,		/* claim, complete_batch (sent asynchronously) */
 	ZX_DB_SWEEP,		/* prices, results, complete, fail */
-	ZX_DB_WAIT		/* zixly_wait (sent asynchronously, blocks in the server) */
+	ZX_DB_WAIT,		/* zixly_wait (sent asynchronously, blocks in the server) */
+	ZX_DB_ROLE_COUNT
 };
+
+const char *zx_db_role_name(enum zx_db_role role);
 
 /*
  * Connects, prepares the statements of the role and, for ZX_DB_CONTROL, LISTENs on
  * zixly_jobs.  Returns NULL (reason logged at level warn) when the database cannot be reached.
+ * Close it with zx_db_close and the same role.
  */
 PGconn *zx_db_connect(const char *url, enum zx_db_role role);
+
+/* Closes a connection of zx_db_connect (NULL is fine); /metrics counts the open ones by role. */
+void zx_db_close(PGconn *c, enum zx_db_role role);
 
 /* Checks that url parses as a libpq conninfo/URI (start-up check); -1 with the reason printed. */
 int zx_db_check_url(const char *url);

@@ -124,7 +124,7 @@ pool_thread(void *arg)
 		if (write(p->efd, &one, sizeof(one)) < 0)
 			zlog(ZX_ERROR, "pool_notify_failed", "error=%s", zx_q(strerror(errno)));
 	}
-	PQfinish(conn);
+	zx_db_close(conn, ZX_DB_SWEEP);
 	return NULL;
 }
 

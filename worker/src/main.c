@@ -75,6 +75,7 @@ static struct {
 	char *queues_array;		/* text[] literal of cfg.queues, NULL = every queue */
 	PGconn *control;
 	double control_retry_at, control_backoff;
+	int control_connects;		/* successful connects of the control connection */
 	struct {
 		int available;		/* the extension has zixly_wait (checked on connect) */
 		PGconn *conn;
@@ -201,7 +202,7 @@ control_up(void)
 {
 	if (w.control != NULL && zx_db_broken(w.control)) {
 		zlog(ZX_WARN, "db_disconnected", "role=control");
-		PQfinish(w.control);
+		zx_db_close(w.control, ZX_DB_CONTROL);
 		w.control = NULL;
 		zx_metrics_db_connected(0);
 		w.control_retry_at = zx_mono_s();
@@ -236,22 +237,10 @@ heartbeat(void)
 	free(held);
 }
 
-static void
-rescue(void)
-{
-	int n = 0;
-
-	w.next_rescue = zx_mono_s() + w.cfg.rescue_interval;
-	if (!control_up() || zx_db_rescue(w.control, &n) != ZX_OK)
-		return;
-	if (n > 0) {
-		zlog(ZX_INFO, "rescued", "jobs=%d", n);
-		zx_metrics_rescued(n);
-		w.want_claim = 1;
-	}
-}
-
-/* Sets the due timer from zixly_next_run_at after a claim found nothing. */
+/*
+ * Sets the due timer from zixly_next_run_at, after a claim found nothing or from the idle
+ * lookahead in rescue().
+ */
 static void
 schedule_next_due(void)
 {
@@ -265,6 +254,29 @@ schedule_next_due(void)
 	else
 		/* due now but not claimable: locked by a claim in progress elsewhere; look again soon */
 		w.next_due = zx_mono_s() + (secs > 0 ? secs + 0.001 : 0.05);
+}
+
+static void
+rescue(void)
+{
+	int n = 0;
+
+	w.next_rescue = zx_mono_s() + w.cfg.rescue_interval;
+	if (!control_up() || zx_db_rescue(w.control, &n) != ZX_OK)
+		return;
+	if (n > 0) {
+		zlog(ZX_INFO, "rescued", "jobs=%d", n);
+		zx_metrics_rescued(n);
+		w.want_claim = 1;
+	} else if (!w.want_claim && !w.paused && !w.stopping) {
+		/*
+		 * Idle: look for delayed jobs enqueued since the last empty claim.  Their enqueue
+		 * wakes nobody (they are not due), so without this only the safety poll would see
+		 * them; with it, one enqueued a rescue interval or more before its run_at starts
+		 * on time.
+		 */
+		schedule_next_due();
+	}
 }
 
 static void
@@ -310,6 +322,8 @@ control_connect(void)
 		return;
 	}
 	zx_metrics_db_connected(1);
+	if (w.control_connects++ > 0)
+		zx_metrics_reconnect();
 	w.control_backoff = BACKOFF_MIN;
 	if ((has_wait = zx_db_has_wait(w.control)) >= 0)
 		w.waiter.available = has_wait;
@@ -328,7 +342,7 @@ waiter_drop(void)
 	if (w.waiter.pending != NULL)
 		PQclear(w.waiter.pending);
 	w.waiter.pending = NULL;
-	PQfinish(w.waiter.conn);
+	zx_db_close(w.waiter.conn, ZX_DB_WAIT);
 	w.waiter.conn = NULL;
 	w.waiter.busy = 0;
 	w.waiter.retry_at = zx_mono_s() + w.waiter.backoff;
@@ -396,7 +410,7 @@ lane_drop(struct lane *l)
 	if (l->pending != NULL)
 		PQclear(l->pending);
 	l->pending = NULL;
-	PQfinish(l->conn);
+	zx_db_close(l->conn, ZX_DB_CLAIM);
 	l->conn = NULL;
 	if (l->state == LANE_COMPLETING) {
 		/* not known whether they committed: send them again (a no-op for completed ones) */
@@ -619,6 +633,7 @@ begin_shutdown(void)
 
 	if (!w.stopping) {
 		w.stopping = 1;
+		zx_metrics_ready(0);
 		w.deadline = zx_mono_s() + w.cfg.shutdown_timeout;
 		zlog(ZX_INFO, "shutdown", "held_jobs=%zu timeout_s=%g", w.nheld, w.cfg.shutdown_timeout);
 		/* jobs no thread has started go back now */
@@ -682,6 +697,7 @@ run(const sigset_t *wait_mask)
 		if (w.paused && got_go) {
 			w.paused = 0;
 			w.want_claim = 1;
+			zx_metrics_ready(1);
 			zlog(ZX_INFO, "go", "signal=SIGUSR1");
 		}
 		if (w.stopping) {
@@ -877,8 +893,10 @@ main(int argc, char **argv)
 		lane_ready(&w.lanes[i]);
 	zlog(ZX_INFO, "ready", "worker_id=%s concurrency=%d claim_connections=%d paused=%d",
 	    zx_q(w.cfg.worker_id), w.cfg.concurrency, w.nlanes, w.paused);
-	if (!w.paused)
+	if (!w.paused) {
 		w.want_claim = 1;
+		zx_metrics_ready(1);
+	}
 
 	run(&wait_mask);
 
@@ -899,12 +917,12 @@ main(int argc, char **argv)
 		if (w.lanes[i].pending != NULL)
 			PQclear(w.lanes[i].pending);
 		free_ids(w.lanes[i].ids, w.lanes[i].nids);
-		PQfinish(w.lanes[i].conn);
+		zx_db_close(w.lanes[i].conn, ZX_DB_CLAIM);
 	}
-	PQfinish(w.control);
+	zx_db_close(w.control, ZX_DB_CONTROL);
 	if (w.waiter.pending != NULL)
 		PQclear(w.waiter.pending);
-	PQfinish(w.waiter.conn);
+	zx_db_close(w.waiter.conn, ZX_DB_WAIT);
 	free_ids(w.done, w.ndone);
 	free(w.held);
 	free(w.queues_array);

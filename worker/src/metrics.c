@@ -14,6 +14,7 @@
 #include "common.h"
 #include "log.h"
 #include "metrics.h"
+#include "process.h"
 
 static const double buckets[] = {1, 5, 15, 30, 60, 300, 600, 1800};
 #define NBUCKETS ZX_ARRAY_LEN(buckets)
@@ -32,6 +33,8 @@ struct values {
 	long in_flight;
 	double claims, claimed_jobs, rescued, reconnects;
 	int db_connected;
+	long db_connections[ZX_DB_ROLE_COUNT];
+	int accepting;
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -115,6 +118,22 @@ zx_metrics_db_connected(int up)
 	pthread_mutex_unlock(&mu);
 }
 
+void
+zx_metrics_db_connections(enum zx_db_role role, int delta)
+{
+	pthread_mutex_lock(&mu);
+	v.db_connections[role] += delta;
+	pthread_mutex_unlock(&mu);
+}
+
+void
+zx_metrics_ready(int accepting)
+{
+	pthread_mutex_lock(&mu);
+	v.accepting = accepting;
+	pthread_mutex_unlock(&mu);
+}
+
 /* The one place metric families are formatted: HELP and TYPE, then the samples. */
 static void
 family(struct zx_buf *b, const char *name, const char *type, const char *help)
@@ -122,11 +141,43 @@ family(struct zx_buf *b, const char *name, const char *type, const char *help)
 	zx_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A sample line; the value in the fewest of 15 or 17 significant digits that reads back exactly. */
 static void
 sample(struct zx_buf *b, const char *name, const char *labels, double value)
 {
-	zx_buf_printf(b, "%s%s%s%s %.17g\n", name, labels ? "{" : "", labels ? labels : "",
-	    labels ? "}" : "", value);
+	char num[32];
+
+	snprintf(num, sizeof(num), "%.15g", value);
+	if (strtod(num, NULL) != value)
+		snprintf(num, sizeof(num), "%.17g", value);
+	zx_buf_printf(b, "%s%s%s%s %s\n", name, labels ? "{" : "", labels ? labels : "",
+	    labels ? "}" : "", num);
+}
+
+/* The process_* families of Prometheus client libraries; left out if /proc cannot be read. */
+static void
+process_metrics(struct zx_buf *b)
+{
+	struct zx_process_stats p;
+
+	if (zx_process_stats(&p) != ZX_OK)
+		return;
+	family(b, "process_cpu_seconds_total", "counter",
+	    "Total user and system CPU time spent in seconds.");
+	sample(b, "process_cpu_seconds_total", NULL, p.cpu_seconds);
+	family(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+	sample(b, "process_resident_memory_bytes", NULL, p.resident_bytes);
+	family(b, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+	sample(b, "process_virtual_memory_bytes", NULL, p.virtual_bytes);
+	family(b, "process_start_time_seconds", "gauge",
+	    "Start time of the process since unix epoch in seconds.");
+	sample(b, "process_start_time_seconds", NULL, p.start_time);
+	family(b, "process_open_fds", "gauge", "Number of open file descriptors.");
+	sample(b, "process_open_fds", NULL, p.open_fds);
+	if (p.max_fds >= 0) {
+		family(b, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+		sample(b, "process_max_fds", NULL, p.max_fds);
+	}
 }
 
 char *
@@ -189,7 +240,16 @@ zx_metrics_render(void)
 	family(&b, "zixly_worker_db_connected", "gauge",
 	    "1 when the control connection to the database is up.");
 	sample(&b, "zixly_worker_db_connected", NULL, s.db_connected);
-	family(&b, "zixly_worker_info", "gauge", "Constant 1, labelled with the worker id.");
+	family(&b, "zixly_worker_db_connections", "gauge",
+	    "Open database connections of this worker, by role.");
+	for (int r = 0; r < ZX_DB_ROLE_COUNT; r++) {
+		snprintf(lab, sizeof(lab), "role=\"%s\"", zx_db_role_name((enum zx_db_role)r));
+		sample(&b, "zixly_worker_db_connections", lab, (double)s.db_connections[r]);
+	}
+	family(&b, "zixly_worker_ready", "gauge",
+	    "1 while this worker claims jobs: started, not paused, not shutting down, database up.");
+	sample(&b, "zixly_worker_ready", NULL, s.accepting && s.db_connected);
+	family(&b, "zixly_worker_info", "gauge", "Constant 1, labelled with the worker id and version.");
 	zx_buf_puts(&b, "zixly_worker_info{worker_id=\"");
 	for (const char *c = worker_label ? worker_label : ""; *c; c++) {
 		if (*c == '"' || *c == '\\')
@@ -199,7 +259,8 @@ zx_metrics_render(void)
 		else
 			zx_buf_append(&b, c, 1);
 	}
-	zx_buf_puts(&b, "\"} 1\n");
+	zx_buf_puts(&b, "\",version=\"" ZX_VERSION "\"} 1\n");
+	process_metrics(&b);
 	return b.data;
 }
 

@@ -10,12 +10,20 @@
  *   zixly_engine_seconds_total                       wall time in the engine
  *   zixly_worker_jobs_in_flight                      claimed and not yet finished
  *   zixly_worker_claims_total, zixly_worker_claimed_jobs_total, zixly_worker_rescued_jobs_total,
- *   zixly_worker_db_reconnects_total, zixly_worker_db_connected, zixly_worker_info{worker_id}
+ *   zixly_worker_db_reconnects_total, zixly_worker_db_connected,
+ *   zixly_worker_db_connections{role}                open connections: control, wait, claim, sweep
+ *   zixly_worker_ready                               1 while claiming (started, not paused, not
+ *                                                     shutting down, control connection up)
+ *   zixly_worker_info{worker_id,version}             constant 1
+ *   process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
+ *   process_start_time_seconds, process_open_fds, process_max_fds   (see process.h)
  */
 #ifndef ZX_METRICS_H
 #define ZX_METRICS_H
 
 #include <stddef.h>
+
+#include "db.h"
 
 enum zx_job_kind { ZX_KIND_NOOP, ZX_KIND_SWEEP, ZX_KIND_UNKNOWN, ZX_KIND_COUNT };
 enum zx_job_status {
@@ -36,6 +44,8 @@ void zx_metrics_claim(size_t jobs);
 void zx_metrics_rescued(long jobs);
 void zx_metrics_reconnect(void);
 void zx_metrics_db_connected(int up);
+void zx_metrics_db_connections(enum zx_db_role role, int delta);
+void zx_metrics_ready(int accepting);
 
 /* The exposition text (also used by tests through GET /metrics); caller frees. */
 char *zx_metrics_render(void);

@@ -188,7 +188,7 @@ with_db(const struct zx_config *cfg, PGconn **conn, struct zx_job *job,
 			rc = step(*conn, arg);
 			if (rc != STEP_BROKEN && !(rc == STEP_SQL_ERROR && zx_db_broken(*conn)))
 				return rc;
-			PQfinish(*conn);
+			zx_db_close(*conn, ZX_DB_SWEEP);
 			*conn = NULL;
 		}
 		zlog(ZX_WARN, "db_retry", "job_id=%s retry_in_s=%.1f", job->id, backoff);

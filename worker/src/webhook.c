@@ -49,7 +49,7 @@ zx_webhook_post(const char *url, const char *body, double timeout_s, const char 
 		return;
 	}
 	headers = curl_slist_append(headers, "Content-Type: application/json");
-	headers = curl_slist_append(headers, "User-Agent: zixly-worker/0.1.0");
+	headers = curl_slist_append(headers, "User-Agent: zixly-worker/" ZX_VERSION);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
