@@ -255,17 +255,19 @@ static int
 validate(const struct zx_config *cfg)
 {
 	if (strlen(cfg->worker_id) > 128) {
-		fprintf(stderr, PROG ": worker-id: at most 128 characters\n");
+		fprintf(stderr, PROG ": ZIXLY_WORKER_ID / --worker-id: at most 128 characters\n");
 		return -1;
 	}
 	for (const char *c = cfg->worker_id; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			fprintf(stderr, PROG ": worker-id: control characters are not allowed\n");
+			fprintf(stderr, PROG ": ZIXLY_WORKER_ID / --worker-id: control characters are"
+			    " not allowed\n");
 			return -1;
 		}
 	for (const char *q = cfg->queues; *q; q++)
 		if ((unsigned char)*q < 0x20 || *q == '"' || *q == '\\' || *q == '{' || *q == '}') {
-			fprintf(stderr, PROG ": queues: queue names are comma-separated plain words\n");
+			fprintf(stderr, PROG ": ZIXLY_QUEUES / --queues: queue names are comma-separated"
+			    " plain words\n");
 			return -1;
 		}
 	return 0;
