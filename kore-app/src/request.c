@@ -2,8 +2,8 @@
  * request.c
  *	Checks on what clients send, before the database sees it.
  *
- * The JSON check is json-c in strict mode with a depth limit: it decides
- * well-formedness and object-ness and reads the two job options. The body
+ * Well-formedness is decided by json_check.c (RFC 8259 exactly, with a
+ * depth limit); json-c then reads the two job options. The body
  * text itself is what goes to PostgreSQL (as jsonb, options stripped
  * there), so numbers reach the extension's validator exactly as sent.
  */
@@ -19,14 +19,13 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "json_check.h"
 #include "jwt.h"
 #include "request.h"
 
 static int	body_json(const char *, size_t, size_t, struct json_object **,
 		    struct zx_buf *);
 static int	option_error(struct zx_buf *, const char *, const char *);
-static int	json_finite(struct json_object *);
-static int	json_strings_clean(const char *, size_t);
 static int	printable_ascii(const char *, size_t);
 static double	accept_q(const char *, const char *const *);
 
@@ -53,8 +52,9 @@ body_json(const char *body, size_t len, size_t max, struct json_object **out,
 	struct json_tokener	*tok;
 	struct json_object	*obj;
 	enum json_tokener_error	 jerr;
+	enum zx_json_status	 jst;
 	char			 msg[256];
-	size_t			 i, end;
+	size_t			 i, at;
 
 	*out = NULL;
 	if (len > max) {
@@ -82,119 +82,38 @@ body_json(const char *body, size_t len, size_t max, struct json_object **out,
 		return (400);
 	}
 
-	if (!json_strings_clean(body, len)) {
-		zx_error_body(err, "invalid_json", "malformed JSON: a control "
-		    "character inside a string must be escaped", NULL);
-		return (400);
-	}
-
-	if ((tok = json_tokener_new_ex(ZX_JSON_DEPTH)) == NULL)
-		abort();
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, body, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-
-	if (obj == NULL || jerr != json_tokener_success) {
-		json_object_put(obj);
-		if (jerr == json_tokener_continue) {
-			(void)snprintf(msg, sizeof(msg),
-			    "malformed JSON: the body ends after %zu bytes, "
-			    "in the middle of a value", len);
-		} else if (jerr == json_tokener_error_depth) {
-			(void)snprintf(msg, sizeof(msg),
-			    "malformed JSON: nested deeper than %d levels",
-			    ZX_JSON_DEPTH);
+	/* Exactly JSON (json_check.c), then json-c to read the options. */
+	if ((jst = zx_json_check(body, len, ZX_JSON_DEPTH, &at)) != ZX_JC_OK) {
+		if (jst == ZX_JC_TOO_DEEP) {
+			(void)snprintf(msg, sizeof(msg), "malformed JSON: nested "
+			    "deeper than %d levels", ZX_JSON_DEPTH);
+		} else if (jst == ZX_JC_TRUNCATED) {
+			(void)snprintf(msg, sizeof(msg), "malformed JSON: the "
+			    "body ends after %zu bytes, in the middle of a value",
+			    len);
 		} else {
-			(void)snprintf(msg, sizeof(msg),
-			    "malformed JSON at byte %zu: %s", end,
-			    json_tokener_error_desc(jerr));
+			(void)snprintf(msg, sizeof(msg), "malformed JSON at "
+			    "byte %zu: %s", at, zx_json_strerror(jst));
 		}
 		zx_error_body(err, "invalid_json", msg, NULL);
 		return (400);
 	}
-	if (!json_finite(obj)) {
+	/* json-c's depth counts the stack below the top value: one more. */
+	if ((tok = json_tokener_new_ex(ZX_JSON_DEPTH + 1)) == NULL)
+		abort();
+	obj = json_tokener_parse_ex(tok, body, (int)len);
+	jerr = json_tokener_get_error(tok);
+	json_tokener_free(tok);
+	if (obj == NULL || jerr != json_tokener_success) {
+		/* json-c is laxer than RFC 8259; this is only its own limits. */
 		json_object_put(obj);
-		zx_error_body(err, "invalid_json", "malformed JSON: NaN and "
-		    "Infinity are not JSON numbers", NULL);
+		(void)snprintf(msg, sizeof(msg), "the JSON body cannot be "
+		    "read: %s", json_tokener_error_desc(jerr));
+		zx_error_body(err, "invalid_json", msg, NULL);
 		return (400);
-	}
-	for (i = end; i < len; i++) {
-		if (!isspace((unsigned char)body[i])) {
-			json_object_put(obj);
-			(void)snprintf(msg, sizeof(msg),
-			    "malformed JSON: unexpected text after the object "
-			    "at byte %zu", i);
-			zx_error_body(err, "invalid_json", msg, NULL);
-			return (400);
-		}
 	}
 	*out = obj;
 	return (0);
-}
-
-/*
- * json-c's strict mode still takes NaN and Infinity for numbers, and raw
- * control characters inside strings; JSON (and PostgreSQL) do not.
- */
-static int
-json_finite(struct json_object *o)
-{
-	const char	*t;
-	size_t		 i, n;
-
-	switch (json_object_get_type(o)) {
-	case json_type_double:
-		t = json_object_get_string(o);	/* the text as parsed */
-		if (*t == '-')
-			t++;
-		return (*t >= '0' && *t <= '9');
-	case json_type_array:
-		n = json_object_array_length(o);
-		for (i = 0; i < n; i++) {
-			if (!json_finite(json_object_array_get_idx(o, i)))
-				return (0);
-		}
-		return (1);
-	case json_type_object: {
-		json_object_object_foreach(o, k, v) {
-			(void)k;
-			if (!json_finite(v))
-				return (0);
-		}
-		return (1);
-	}
-	default:
-		return (1);
-	}
-}
-
-/* No raw control characters inside JSON strings. */
-static int
-json_strings_clean(const char *s, size_t len)
-{
-	size_t	i;
-	int	in = 0, esc = 0;
-
-	for (i = 0; i < len; i++) {
-		unsigned char	c = (unsigned char)s[i];
-
-		if (!in) {
-			in = c == '"';
-			continue;
-		}
-		if (esc)
-			esc = 0;
-		else if (c == '\\')
-			esc = 1;
-		else if (c == '"')
-			in = 0;
-		else if (c < 0x20)
-			return (0);
-	}
-	return (1);
 }
 
 static int
