@@ -38,7 +38,6 @@ void zx_buf_init(struct zx_buf *b);
 void zx_buf_append(struct zx_buf *b, const char *s, size_t n);
 void zx_buf_puts(struct zx_buf *b, const char *s);
 void zx_buf_printf(struct zx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void zx_buf_reset(struct zx_buf *b);
 void zx_buf_free(struct zx_buf *b);
 
 /*

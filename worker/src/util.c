@@ -147,13 +147,6 @@ zx_buf_printf(struct zx_buf *b, const char *fmt, ...)
 }
 
 void
-zx_buf_reset(struct zx_buf *b)
-{
-	b->len = 0;
-	b->data[0] = '\0';
-}
-
-void
 zx_buf_free(struct zx_buf *b)
 {
 	free(b->data);
