@@ -1,0 +1,126 @@
+// /dashboard: the tenant's recent jobs, newest first, with a status filter
+// and cursor paging (GET /api/pipelines). Rows follow status changes live.
+import {
+	api, announce, fmtDuration, fmtRatio, fmtTime, h, initHeader, jobDuration,
+	live, shortId, statusBadge,
+} from '/assets/common.js';
+
+await initHeader();
+
+const PAGE = 20;
+const tbody = document.querySelector('#jobs tbody');
+const filter = document.getElementById('status-filter');
+const newer = document.getElementById('newer');
+const older = document.getElementById('older');
+const errorBox = document.getElementById('error');
+const empty = document.getElementById('empty');
+
+// Where we are: the filter, this page's cursor, the cursors of the pages
+// before it, and the next page's cursor (from the API).
+const params = new URLSearchParams(location.search);
+let state = {
+	status: params.get('status') || '',
+	cursor: null,
+	before: [],
+};
+let nextCursor = null;
+const created = params.get('created');
+
+function row(job) {
+	const p = job.parameters || {};
+	const best = (job.top_results || [])[0];
+	const tr = h('tr', { 'data-id': job.id, 'data-status': job.status },
+		h('td', { 'data-label': 'Job' }, h('a', { href: '/dashboard/jobs/' + job.id, class: 'mono', title: job.id }, shortId(job.id))),
+		h('td', { 'data-label': 'Status' }, statusBadge(job.status)),
+		h('td', { 'data-label': 'Ticker' }, p.ticker || '—'),
+		h('td', { 'data-label': 'Strategy' }, p.strategy_type || job.job_type),
+		h('td', { 'data-label': 'Created' }, fmtTime(job.created_at)),
+		h('td', { 'data-label': 'Duration', class: 'num' }, fmtDuration(jobDuration(job))),
+		h('td', { 'data-label': 'Best score', class: 'num' }, best ? fmtRatio(best.score) : '—'));
+	if (job.id === created) tr.classList.add('flash');
+	return tr;
+}
+
+async function load() {
+	const q = new URLSearchParams({ limit: PAGE });
+	if (state.status) q.set('status', state.status);
+	if (state.cursor) q.set('cursor', state.cursor);
+	try {
+		const data = await api('/api/pipelines?' + q);
+		tbody.replaceChildren(...data.jobs.map(row));
+		nextCursor = data.next_cursor;
+		empty.classList.toggle('hidden', data.jobs.length > 0);
+		errorBox.classList.add('hidden');
+	} catch (e) {
+		errorBox.textContent = 'Jobs could not be loaded: ' + e.message;
+		errorBox.classList.remove('hidden');
+	}
+	older.disabled = !nextCursor;
+	newer.disabled = state.before.length === 0;
+}
+
+function go(next, push) {
+	state = next;
+	const q = new URLSearchParams();
+	if (state.status) q.set('status', state.status);
+	const url = '/dashboard' + (q.toString() ? '?' + q : '');
+	if (push) history.pushState(state, '', url);
+	else history.replaceState(state, '', url);
+	return load();
+}
+
+filter.value = state.status;
+filter.addEventListener('change', () => go({ status: filter.value, cursor: null, before: [] }, false));
+older.addEventListener('click', () => {
+	if (nextCursor) go({ status: state.status, cursor: nextCursor, before: [...state.before, state.cursor] }, true);
+});
+newer.addEventListener('click', () => {
+	const before = state.before.slice();
+	const cursor = before.pop();
+	go({ status: state.status, cursor: cursor === undefined ? null : cursor, before }, true);
+});
+window.addEventListener('popstate', (ev) => {
+	if (!ev.state) return;
+	state = ev.state;
+	filter.value = state.status;
+	load();
+});
+
+// One job changed: its row is fetched again, unless the change moves it
+// out of (or into) what this page shows; then the page is reloaded.
+let reloadTimer = null;
+function reloadSoon() {
+	clearTimeout(reloadTimer);
+	reloadTimer = setTimeout(load, 250);
+}
+
+async function refreshRow(id) {
+	const old = tbody.querySelector(`tr[data-id="${CSS.escape(id)}"]`);
+	if (!old) return;
+	try {
+		const job = await api('/api/pipelines/' + encodeURIComponent(id));
+		const tr = row(job);
+		if (job.status !== old.dataset.status) {
+			tr.classList.add('flash');
+			announce(`Job ${shortId(id)} is now ${job.status}`);
+		}
+		old.replaceWith(tr);
+	} catch (e) {
+		reloadSoon();
+	}
+}
+
+function onEvent(ev) {
+	const shown = ev.ids.filter((id) => tbody.querySelector(`tr[data-id="${CSS.escape(id)}"]`));
+	const leaves = state.status && state.status !== ev.status;
+	if (shown.length < ev.ids.length || leaves) {
+		// New jobs appear on the first page only; other pages keep their rows.
+		if (!state.cursor) { reloadSoon(); return; }
+	}
+	if (shown.length > 20) { reloadSoon(); return; }
+	shown.forEach(refreshRow);
+}
+
+history.replaceState(state, '', location.pathname + location.search);
+load();
+live({ onEvent, resync: load, poll: load });

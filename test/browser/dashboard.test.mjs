@@ -1,0 +1,309 @@
+// The dashboard in a real browser (Debian's chromium through playwright-core), against the
+// app, worker and cluster that test/browser/run.sh started. Every number the pages show is
+// checked against the JSON API. Screenshots of each page, desktop and phone, go to ZX_SHOTS.
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.ZX_APP_URL;
+const SHOTS = process.env.ZX_SHOTS;
+const WORKER_PID = Number(process.env.ZX_WORKER_PID);
+const OTHER_JOB = process.env.ZX_OTHER_JOB;
+const ANN = { email: 'ann@acme.test', password: 'ann-password-1' };
+const EXAMPLE = { ticker: 'DAX', strategy_type: 'SMA', fast_range: [10, 20], slow_range: [20, 30], step: 5 };
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+
+assert.ok(BASE && SHOTS && WORKER_PID && OTHER_JOB, 'run through test/browser/run.sh');
+
+// The pages' number format: en-US, fixed decimals, a real minus sign.
+const fmt = (v, d) => new Intl.NumberFormat('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })
+	.format(Number(v)).replace(/^-/, '−');
+const pct = (growth) => (growth >= 1 ? '+' : '') + fmt((growth - 1) * 100, 2) + ' %';
+
+async function login(who) {
+	const res = await fetch(BASE + '/api/login', {
+		signal: AbortSignal.timeout(15000),
+		method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(who),
+	});
+	assert.equal(res.status, 200);
+	return (await res.json()).token;
+}
+
+async function api(token, path, init = {}) {
+	const res = await fetch(BASE + path, {
+		signal: AbortSignal.timeout(15000),
+		...init,
+		headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json', ...(init.headers || {}) },
+	});
+	const text = await res.text();
+	let body = text;
+	try { body = JSON.parse(text); } catch (e) { /* CSV */ }
+	return { status: res.status, body };
+}
+
+const psql = (sql) => execFileSync('psql', ['-qXAt', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }).trim();
+
+let browser, desktop, token;
+const pageErrors = [];
+
+// Script errors on a page fail the test that was running.
+function watch(page) {
+	page.on('pageerror', (e) => pageErrors.push(page.url() + ': ' + e.message));
+	return page;
+}
+
+async function shot(page, name) {
+	await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+async function uiLogin(page) {
+	await page.goto(BASE + '/login');
+	await page.fill('#email', ANN.email);
+	await page.fill('#password', ANN.password);
+	await Promise.all([page.waitForURL(BASE + '/dashboard'), page.click('button[type="submit"]')]);
+}
+
+// Fills the new-sweep form (the ticker list comes from GET /api/tickers).
+async function fillForm(page, p) {
+	await page.goto(BASE + '/dashboard/new');
+	await page.waitForSelector(`#ticker option[value="${p.ticker}"]`, { state: 'attached' });
+	await page.selectOption('#ticker', p.ticker);
+	await page.selectOption('#strategy_type', p.strategy_type);
+	await page.fill('#fast_from', String(p.fast_range[0]));
+	await page.fill('#fast_to', String(p.fast_range[1]));
+	await page.fill('#slow_from', String(p.slow_range[0]));
+	await page.fill('#slow_to', String(p.slow_range[1]));
+	await page.fill('#step', String(p.step));
+}
+
+const rowStatus = (page, id) => page.getAttribute(`#jobs tr[data-id="${id}"]`, 'data-status');
+
+before(async () => {
+	browser = await chromium.launch({ executablePath: process.env.ZX_CHROMIUM || '/usr/bin/chromium' });
+	desktop = await (await browser.newContext({ viewport: DESKTOP, locale: 'en-US', acceptDownloads: true })).newPage();
+	watch(desktop);
+	token = await login(ANN);
+});
+
+after(async () => {
+	if (browser) await browser.close();
+});
+
+afterEach(() => {
+	assert.deepEqual(pageErrors.splice(0), [], 'no script errors on the pages');
+});
+
+describe('dashboard', () => {
+	let jobId;
+
+	test('landing page, then log in (a wrong password is refused on the page)', async () => {
+		await desktop.goto(BASE + '/');
+		assert.match(await desktop.textContent('h1'), /sweeps/i);
+		await shot(desktop, 'landing-desktop');
+
+		await desktop.goto(BASE + '/dashboard');
+		await desktop.waitForURL(/\/login\?next=%2Fdashboard$/);
+		await desktop.fill('#email', ANN.email);
+		await desktop.fill('#password', 'not-the-password');
+		await desktop.click('button[type="submit"]');
+		await desktop.waitForSelector('#form-error:not(:empty)');
+		assert.match(await desktop.textContent('#form-error'), /email or password is wrong/);
+		await shot(desktop, 'login-desktop');
+
+		await desktop.fill('#password', ANN.password);
+		await Promise.all([desktop.waitForURL(BASE + '/dashboard'), desktop.click('button[type="submit"]')]);
+		assert.equal(await desktop.textContent('#who'), ANN.email);
+	});
+
+	test('the form rejects fast >= slow ranges with the API\'s message next to the field', async () => {
+		const bad = { ...EXAMPLE, fast_range: [30, 40], slow_range: [10, 20] };
+		await fillForm(desktop, bad);
+		assert.equal(await desktop.textContent('#combos'), 'No combination has fast < slow.');
+		await desktop.click('button[type="submit"]');
+		await desktop.waitForSelector('#slow_range-error:not(:empty)');
+
+		const direct = await api(token, '/api/pipelines', { method: 'POST', body: JSON.stringify(bad) });
+		assert.equal(direct.status, 400);
+		const detail = direct.body.details.find((d) => d.field === 'slow_range');
+		assert.ok(detail, 'the API names slow_range');
+		assert.equal(await desktop.textContent('#slow_range-error'), detail.message);
+		assert.match(await desktop.textContent('#form-error'), new RegExp(direct.body.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+		assert.equal(await desktop.getAttribute('#slow_from', 'aria-invalid'), 'true');
+		assert.equal(await desktop.evaluate(() => document.activeElement.id), 'slow_from');
+		assert.equal(new URL(desktop.url()).pathname, '/dashboard/new');
+		await shot(desktop, 'new-error-desktop');
+	});
+
+	test('submits the spec\'s example sweep and sees QUEUED become COMPLETED without a reload', async () => {
+		await fillForm(desktop, EXAMPLE);
+		assert.equal(await desktop.getAttribute('#combos', 'data-count'), '8');
+		assert.equal(await desktop.textContent('#combos'), '8 combinations to backtest');
+		await shot(desktop, 'new-desktop');
+		await Promise.all([desktop.waitForURL(/\/dashboard\?created=/), desktop.click('button[type="submit"]')]);
+		jobId = new URL(desktop.url()).searchParams.get('created');
+		assert.match(jobId, /^[a-z0-9]+$/);
+
+		await desktop.waitForSelector(`#jobs tr[data-id="${jobId}"]`);
+		assert.equal(await rowStatus(desktop, jobId), 'QUEUED');
+		await desktop.waitForSelector('#live[data-state="live"]');
+		await desktop.evaluate(() => { window.zxSameDocument = true; });
+		await shot(desktop, 'dashboard-queued-desktop');
+
+		process.kill(WORKER_PID, 'SIGUSR1');	// the worker starts claiming
+		await desktop.waitForSelector(`#jobs tr[data-id="${jobId}"][data-status="COMPLETED"]`, { timeout: 60000 });
+		assert.equal(await desktop.evaluate(() => window.zxSameDocument), true, 'the page was not reloaded');
+		assert.equal(await desktop.getAttribute('#live', 'data-state'), 'live', 'pushed, not polled');
+
+		const job = (await api(token, '/api/pipelines/' + jobId)).body;
+		assert.equal(job.status, 'COMPLETED');
+		const cells = await desktop.$$eval(`#jobs tr[data-id="${jobId}"] td`, (tds) => tds.map((t) => t.textContent));
+		assert.equal(cells[2], 'DAX');
+		assert.equal(cells[3], 'SMA');
+		assert.equal(cells[6], fmt(job.top_results[0].score, 3));
+		await shot(desktop, 'dashboard-desktop');
+	});
+
+	test('the job page: table, heatmap and equity curve as the API has them; sorting; CSV', async () => {
+		await Promise.all([desktop.waitForURL(BASE + '/dashboard/jobs/' + jobId), desktop.click(`#jobs tr[data-id="${jobId}"] a`)]);
+		await desktop.waitForSelector('#top tbody tr');
+		await desktop.waitForSelector('#heat td[data-value]');
+		await desktop.waitForSelector('#equity canvas');
+		const job = (await api(token, '/api/pipelines/' + jobId)).body;
+		const grid = (await api(token, `/api/pipelines/${jobId}/results`)).body;
+
+		// top results, by rank
+		const top = job.top_results;
+		const rows = await desktop.$$eval('#top tbody tr', (trs) => trs.map((tr) =>
+			Object.fromEntries([...tr.cells].map((td) => [td.dataset.key, td.textContent]))));
+		assert.equal(rows.length, top.length);
+		top.forEach((r, i) => {
+			assert.equal(rows[i].rank, fmt(r.rank, 0));
+			assert.equal(rows[i].fast_period, fmt(r.fast_period, 0));
+			assert.equal(rows[i].slow_period, fmt(r.slow_period, 0));
+			assert.equal(rows[i].score, fmt(r.score, 3));
+			assert.equal(rows[i].total_return_pct, fmt(r.total_return_pct, 2) + ' %');
+			assert.equal(rows[i].total_trades, fmt(r.total_trades, 0));
+		});
+
+		// the heatmap: one cell per combination of the full grid
+		const fast = (r) => r.fast_period ?? r.fast, slow = (r) => r.slow_period ?? r.slow;
+		assert.equal(grid.results.length, 8, 'the spec example has 8 combinations');
+		const heat = await desktop.$$eval('#heat td[data-value]', (tds) => tds.map((td) => ({
+			fast: Number(td.dataset.fast), slow: Number(td.dataset.slow), value: Number(td.dataset.value),
+			text: td.textContent, best: td.classList.contains('best'),
+		})));
+		assert.equal(heat.length, grid.results.length);
+		for (const r of grid.results) {
+			const c = heat.find((x) => x.fast === fast(r) && x.slow === slow(r));
+			assert.ok(c, `cell fast ${fast(r)} slow ${slow(r)}`);
+			assert.equal(c.value, r.score);
+			assert.equal(c.text, fmt(r.score, 3));
+		}
+		const best = heat.filter((c) => c.best);
+		assert.deepEqual(best.map((c) => [c.fast, c.slow]), [[top[0].fast_period, top[0].slow_period]]);
+
+		// the equity curve: ends where the API's series end; the strategy ends at the best's return
+		const curve = job.result.equity_curve;
+		const last = (a) => a[a.length - 1];
+		assert.equal(await desktop.textContent('#equity-strategy'), pct(last(curve.strategy)));
+		assert.equal(await desktop.textContent('#equity-hold'), pct(last(curve.buy_and_hold)));
+		assert.ok(Math.abs((last(curve.strategy) - 1) * 100 - top[0].total_return_pct) < 1e-6,
+			'the curve is the best combination\'s');
+		const box = await desktop.locator('#equity canvas').boundingBox();
+		assert.ok(box.width > 600 && box.height > 200, 'the chart is drawn at a readable size');
+		await shot(desktop, 'job-desktop');
+
+		// sorting by Sharpe ratio (descending first), then back
+		await desktop.click('#top button[data-key="sharpe_ratio"]');
+		assert.equal(await desktop.getAttribute('#top th:has(button[data-key="sharpe_ratio"])', 'aria-sort'), 'descending');
+		const sharpe = await desktop.$$eval('#top tbody td[data-key="sharpe_ratio"]', (tds) => tds.map((t) => t.textContent));
+		assert.deepEqual(sharpe, top.map((r) => r.sharpe_ratio).sort((a, b) => b - a).map((v) => fmt(v, 3)));
+		assert.equal(await desktop.evaluate(() => document.activeElement.dataset.key), 'sharpe_ratio');
+
+		// the CSV download is the API's CSV
+		const [download] = await Promise.all([desktop.waitForEvent('download'), desktop.click('#csv')]);
+		assert.equal(download.suggestedFilename(), `${jobId}-results.csv`);
+		const csv = readFileSync(await download.path(), 'utf8');
+		const direct = await api(token, `/api/pipelines/${jobId}/results?format=csv`);
+		assert.equal(csv, direct.body);
+		assert.equal(csv.trim().split(/\r?\n/).length, grid.results.length + 1, 'a header and a line per combination');
+	});
+
+	test('another tenant\'s job URL shows not found; unknown pages are a 404', async () => {
+		assert.equal((await api(token, '/api/pipelines/' + OTHER_JOB)).status, 404);
+		await desktop.goto(BASE + '/dashboard/jobs/' + OTHER_JOB);
+		await desktop.waitForSelector('#not-found', { state: 'visible' });
+		assert.equal(await desktop.textContent('#not-found h1'), 'Job not found');
+		assert.equal(await desktop.isVisible('#job'), false);
+		assert.equal(await desktop.textContent('body').then((t) => t.includes('SMI')), false);
+		await shot(desktop, 'job-not-found-desktop');
+
+		const res = await desktop.goto(BASE + '/dashboard/nothing-here');
+		assert.equal(res.status(), 404);
+		await shot(desktop, 'page-404-desktop');
+	});
+
+	test('cancel and retry on the job page; the retried job completes live', async () => {
+		const id = psql(`SELECT id FROM zixly_enqueue('trading-sweep',
+			'{"ticker":"FTSE","strategy_type":"EMA","fast_range":[5,15],"slow_range":[20,40],"step":5}',
+			tenant_id => 'acme', run_at => now() + interval '1 hour')`);
+		await desktop.goto(BASE + '/dashboard/jobs/' + id);
+		await desktop.waitForSelector('#job-status .status[data-status="QUEUED"]');
+		await desktop.waitForSelector('#live[data-state="live"]');
+		await desktop.evaluate(() => { window.zxSameDocument = true; });
+		assert.equal(await desktop.isDisabled('#retry'), true);
+		await desktop.click('#cancel');
+		await desktop.waitForSelector('#job-status .status[data-status="CANCELLED"]');
+		assert.equal(await desktop.isDisabled('#cancel'), true);
+		await shot(desktop, 'job-cancelled-desktop');
+		await desktop.click('#retry');
+		await desktop.waitForSelector('#job-status .status[data-status="COMPLETED"]', { timeout: 60000 });
+		await desktop.waitForSelector('#heat td[data-value]');
+		assert.equal(await desktop.evaluate(() => window.zxSameDocument), true, 'the page was not reloaded');
+		assert.equal((await api(token, '/api/pipelines/' + id)).body.status, 'COMPLETED');
+	});
+
+	test('without the push connection the list polls, and still follows new jobs', async () => {
+		const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+		const page = watch(await ctx.newPage());
+		await page.routeWebSocket(/\/api\/live$/, (ws) => ws.close());
+		await uiLogin(page);
+		await page.waitForSelector('#live[data-state="polling"]');
+		const created = await api(token, '/api/pipelines', {
+			method: 'POST', body: JSON.stringify({ ...EXAMPLE, ticker: 'CAC', strategy_type: 'EMA' }),
+		});
+		assert.equal(created.status, 202);
+		await page.waitForSelector(`#jobs tr[data-id="${created.body.job_id}"][data-status="COMPLETED"]`, { timeout: 30000 });
+		await ctx.close();
+	});
+
+	test('every page at phone width: no sideways scrolling; screenshots', async () => {
+		const ctx = await browser.newContext({ viewport: PHONE, locale: 'en-US', isMobile: true, hasTouch: true });
+		const page = watch(await ctx.newPage());
+		const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+		await page.goto(BASE + '/');
+		assert.ok(await fits(), 'landing fits');
+		await shot(page, 'landing-phone');
+		await page.goto(BASE + '/login');
+		await shot(page, 'login-phone');
+		await uiLogin(page);
+		await page.waitForSelector(`#jobs tr[data-id="${jobId}"]`);
+		assert.ok(await fits(), 'job list fits');
+		await shot(page, 'dashboard-phone');
+		await fillForm(page, EXAMPLE);
+		assert.ok(await fits(), 'form fits');
+		await shot(page, 'new-phone');
+		await page.goto(BASE + '/dashboard/jobs/' + jobId);
+		await page.waitForSelector('#equity canvas');
+		await page.waitForSelector('#heat td[data-value]');
+		assert.ok(await fits(), 'job page fits');
+		await shot(page, 'job-phone');
+		await page.goto(BASE + '/dashboard/jobs/' + OTHER_JOB);
+		await page.waitForSelector('#not-found', { state: 'visible' });
+		await shot(page, 'job-not-found-phone');
+		await ctx.close();
+	});
+});
