@@ -44,7 +44,8 @@ ZW_BIN=$ZX_BIN/zixly-worker
 zw_start w2 --metrics-port 0 --concurrency 1 --threads 1 --shutdown-timeout 1
 W2=$ZW_PID
 zx_wait_for "w2 starts J2" 30 zw_log_has w2 "event=job_started job_id=$J2" || bail "w2 did not start J2"
-is "$(q "$J3" "status")" COMPLETED "w2 took the waiting jobs (the noop completed)"
+zw_wait_sql 20 "SELECT status = 'COMPLETED' FROM zixly.pipeline_jobs WHERE id = '$J3'"
+is "$(q "$J3" "status || ' ' || locked_by")" "COMPLETED w2" "w2 took the waiting jobs (the noop completed)"
 zw_signal_wait "$W2" TERM 20
 is "$ZW_EXIT" 0 "SIGTERM with a 1 s deadline: w2 exits 0"
 is "$(q "$J2" "status || '/' || attempts || ' ' || coalesce(locked_by, '-')") $(rows "$J2")" "QUEUED/0 - 0" \
