@@ -50,7 +50,7 @@ export function renderHeatmap(container, results, metric, best) {
 	const scale = scaler(values, m.better);
 	const dense = fasts.length > 16;
 
-	const head = h('tr', null, h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'slow \\ fast')),
+	const head = h('tr', null, h('th', { scope: 'col', class: 'corner' }, 'slow ↓ fast →'),
 		fasts.map((f) => h('th', { scope: 'col' }, String(f))));
 	const rows = slows.map((s) => h('tr', null, h('th', { scope: 'row' }, String(s)), fasts.map((f) => {
 		const r = cells.get(f + ':' + s);

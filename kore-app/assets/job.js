@@ -34,6 +34,12 @@ function kv(dl, pairs) {
 		.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v)]));
 }
 
+const OBJECTIVES = {
+	sharpe_ratio: 'Sharpe ratio', sortino_ratio: 'Sortino ratio', total_return_pct: 'Total return',
+	max_drawdown_pct: 'Max. drawdown', profit_factor: 'Profit factor', win_rate_pct: 'Win rate',
+};
+const objective = (o) => OBJECTIVES[o || 'sharpe_ratio'] || o;
+
 const range = (r) => Array.isArray(r) ? `${fmtInt(r[0])} to ${fmtInt(r[1])}` : '—';
 
 function renderParams() {
@@ -44,7 +50,7 @@ function renderParams() {
 		['Signal period', p.signal_period !== undefined ? fmtInt(p.signal_period) : null],
 		['Min. trades', p.min_trades !== undefined ? fmtInt(p.min_trades) : null],
 		['Fee', p.fee_bps !== undefined ? fmtNum(p.fee_bps, 2) + ' bps' : null],
-		['Rank by', p.objective || 'sharpe_ratio'], ['Queue', job.queue], ['Priority', fmtInt(job.priority)],
+		['Rank by', objective(p.objective)], ['Queue', job.queue], ['Priority', fmtInt(job.priority)],
 	]);
 }
 
@@ -103,7 +109,6 @@ function renderSummary() {
 		['Bars', r.bars !== undefined ? `${fmtInt(r.bars)} (${r.first_date} to ${r.last_date})` : null],
 		['Combinations', r.combinations !== undefined ? fmtInt(r.combinations) : null],
 		['Ranked', r.ranked !== undefined ? fmtInt(r.ranked) : null],
-		['Ranked by', r.objective],
 		['Run time', r.duration_seconds !== undefined ? fmtDuration(Number(r.duration_seconds)) : null],
 	]);
 }
