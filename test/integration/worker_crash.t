@@ -6,7 +6,9 @@
 #      (ASan + UBSan build) starts, whose zixly_rescue puts it back (w1's sessions are gone),
 #      claims it and completes it: one set of 10 rows, equal to zixly-sweep's, the full grid
 #      in the artifact.
-#   2. A stall past the lease: w3 (lease 3 s) is stopped with SIGSTOP mid-sweep; its lease
+#   2. Heartbeats: w3 (lease 3 s) runs a sweep longer than its lease while w2 calls
+#      zixly_rescue every second: the job stays w3's and completes on its first attempt.
+#   3. A stall past the lease: w3 is stopped with SIGSTOP mid-sweep; its lease
 #      runs out, w4 rescues and takes the job; then w3 is resumed and finishes its own run of
 #      the sweep, but its heartbeat learns the job is no longer its own and the run is thrown
 #      away: the rows, result and completion are w4's alone, w3 counts the job as lost and
@@ -39,7 +41,7 @@ is "$(q "$J1" "status || ' ' || locked_by")" "RUNNING w1" "w1 killed with SIGKIL
 is "$(zx_sql "SELECT count(*) FROM zixly.trading_sweep_results WHERE job_id = '$J1'")" 0 "no rows were written"
 
 W2_PORT=$(zx_free_port)
-ZW_BIN=$ASAN_BIN zw_start w2 --metrics-port "$W2_PORT" --concurrency 1 --threads 2
+ZW_BIN=$ASAN_BIN zw_start w2 --metrics-port "$W2_PORT" --concurrency 1 --threads 2 --queues default
 W2=$ZW_PID
 zw_wait_sql 60 "SELECT status = 'COMPLETED' FROM zixly.pipeline_jobs WHERE id = '$J1'" ||
 	diag "$(q "$J1" "status || ' ' || locked_by || ' ' || coalesce(error_message, '')")"
@@ -58,10 +60,19 @@ ART=$(q "$J1" "result->'artifact'->>'path'")
 is "$(q "$J1" "result->>'combinations'") $(( $(wc -l <"$ART") - 1 ))" "$COMBOS $COMBOS" \
 	"result.combinations and the artifact: the full grid ($COMBOS rows)"
 
-# ---------------------------------------------------------------- 2. a stall past the lease
-zw_start w3 --metrics-port "$(zx_free_port)" --concurrency 1 --threads 1 --lease 3
+# ---------------------------------------------------------------- 2. heartbeats past the lease
+zw_start w3 --metrics-port "$(zx_free_port)" --concurrency 1 --threads 1 --lease 3 --queues long,default
 W3=$ZW_PID
 W3_PORT=$(grep -o 'event=metrics_listening port=[0-9]*' "$ZW_TMP/w3.log" | cut -d= -f3)
+# on queue "long", which only w3 takes; w2 rescues every second meanwhile
+J_HB=$(zw_enqueue trading-sweep '{"ticker":"SLOW","strategy_type":"SMA","fast_range":[2,41],"slow_range":[101,600],"step":1}' "queue => 'long'")
+zw_wait_sql 90 "SELECT status = 'COMPLETED' FROM zixly.pipeline_jobs WHERE id = '$J_HB'"
+is "$(q "$J_HB" "status || '/' || attempts || ' ' || locked_by || ' ' || ((result->>'duration_seconds')::float8 > 3)")" \
+	"COMPLETED/1 w3 true" "a sweep running longer than w3's 3 s lease stays w3's (heartbeats) and completes on its first attempt"
+is "$(zw_metric <(curl -s "http://127.0.0.1:$W2_PORT/metrics") zixly_worker_rescued_jobs_total)" 1 \
+	"w2's rescue calls meanwhile took nothing more"
+
+# ---------------------------------------------------------------- 3. a stall past the lease
 # w2 stops first, so that only w3 can claim the next job
 zw_signal_wait "$W2" TERM 30
 is "$ZW_EXIT" 0 "w2 (ASan): SIGTERM, exit 0"
@@ -84,7 +95,7 @@ ok $? "w3, resumed, learns that the job is no longer its own"
 zx_wait_for "w3 finishes" 60 sh -c "curl -sf http://127.0.0.1:$W3_PORT/metrics | grep -q '^zixly_worker_jobs_in_flight 0$'"
 zw_scrape "$W3_PORT" "$ZW_TMP/w3.prom"
 is "$(zw_metric "$ZW_TMP/w3.prom" 'pipeline_jobs_processed_total{job_type="trading-sweep",status="lost"}') $(zw_metric "$ZW_TMP/w3.prom" 'pipeline_jobs_processed_total{job_type="trading-sweep",status="completed"}')" \
-	"1 0" "w3 counts it as lost, not completed"
+	"1 1" "w3 counts it as lost, not completed (its one completion is the heartbeat test's job)"
 is "$(q "$J2" "status || '/' || attempts || ' ' || locked_by || ' ' || (result->>'worker_id')")" "COMPLETED/2 w4 w4" \
 	"the job is w4's: completed once"
 is "$(zx_sql "SELECT count(*) || ' ' || count(DISTINCT sweep_run_id) || ' ' || bool_and(sweep_run_id = (SELECT result->>'sweep_run_id'
