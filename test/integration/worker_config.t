@@ -90,6 +90,7 @@ run_config defaults --
 line=$LINE
 like "$line" " worker-id=$(hostname)-[0-9]+ " "the default worker id is <hostname>-<pid>"
 like "$line" ' concurrency=4 threads=0 metrics-port=0 ' "concurrency 4, threads 0 (one per CPU)"
+is "$(grep -c 'event=metrics_listening' "$ZW_TMP/defaults.log")" 0 "--metrics-port 0: no HTTP server"
 run_config secret "DATABASE_URL=host=127.0.0.1 port=$NOWHERE user=u password=sekrit-pw connect_timeout=2" --
 like "$(grep -c 'event=db_connect_failed' "$ZW_TMP/secret.log")" '^[1-9]' "an unreachable database is logged"
 is "$(grep -c 'sekrit-pw' "$ZW_TMP/secret.log")" 0 "the password in DATABASE_URL is never logged"
