@@ -26,6 +26,9 @@ let state = {
 let nextCursor = null;
 const created = params.get('created');
 
+// Rows flash when they first show or change status, which is also said aloud.
+let shownStatus = new Map();
+
 function row(job) {
 	const p = job.parameters || {};
 	const best = (job.top_results || [])[0];
@@ -37,21 +40,34 @@ function row(job) {
 		h('td', { 'data-label': 'Created' }, fmtTime(job.created_at)),
 		h('td', { 'data-label': 'Duration', class: 'num' }, fmtDuration(jobDuration(job))),
 		h('td', { 'data-label': 'Best score', class: 'num' }, best ? fmtRatio(best.score) : '—'));
-	if (job.id === created) tr.classList.add('flash');
+	const before = shownStatus.get(job.id);
+	if (before && before !== job.status) {
+		tr.classList.add('flash');
+		announce(`Job ${shortId(job.id)} is now ${job.status}`);
+	} else if (!before && job.id === created) {
+		tr.classList.add('flash');
+	}
 	return tr;
 }
 
+// Loads this page of jobs. Only the answer to the latest call is shown, so
+// an older answer arriving late never undoes a newer one.
+let generation = 0;
 async function load() {
+	const mine = ++generation;
 	const q = new URLSearchParams({ limit: PAGE });
 	if (state.status) q.set('status', state.status);
 	if (state.cursor) q.set('cursor', state.cursor);
 	try {
 		const data = await api('/api/pipelines?' + q);
+		if (mine !== generation) return;
 		tbody.replaceChildren(...data.jobs.map(row));
+		shownStatus = new Map(data.jobs.map((j) => [j.id, j.status]));
 		nextCursor = data.next_cursor;
 		empty.classList.toggle('hidden', data.jobs.length > 0);
 		errorBox.classList.add('hidden');
 	} catch (e) {
+		if (mine !== generation) return;
 		errorBox.textContent = 'Jobs could not be loaded: ' + e.message;
 		errorBox.classList.remove('hidden');
 	}
@@ -86,39 +102,14 @@ window.addEventListener('popstate', (ev) => {
 	load();
 });
 
-// One job changed: its row is fetched again, unless the change moves it
-// out of (or into) what this page shows; then the page is reloaded.
+// Jobs changed: the page is loaded again (once for a burst of events) if
+// it shows one of them, or if it is the first page, where new jobs appear.
 let reloadTimer = null;
-function reloadSoon() {
-	clearTimeout(reloadTimer);
-	reloadTimer = setTimeout(load, 250);
-}
-
-async function refreshRow(id) {
-	const old = tbody.querySelector(`tr[data-id="${CSS.escape(id)}"]`);
-	if (!old) return;
-	try {
-		const job = await api('/api/pipelines/' + encodeURIComponent(id));
-		const tr = row(job);
-		if (job.status !== old.dataset.status) {
-			tr.classList.add('flash');
-			announce(`Job ${shortId(id)} is now ${job.status}`);
-		}
-		old.replaceWith(tr);
-	} catch (e) {
-		reloadSoon();
-	}
-}
-
 function onEvent(ev) {
-	const shown = ev.ids.filter((id) => tbody.querySelector(`tr[data-id="${CSS.escape(id)}"]`));
-	const leaves = state.status && state.status !== ev.status;
-	if (shown.length < ev.ids.length || leaves) {
-		// New jobs appear on the first page only; other pages keep their rows.
-		if (!state.cursor) { reloadSoon(); return; }
-	}
-	if (shown.length > 20) { reloadSoon(); return; }
-	shown.forEach(refreshRow);
+	const shown = ev.ids.some((id) => shownStatus.has(id));
+	if (!shown && state.cursor) return;
+	clearTimeout(reloadTimer);
+	reloadTimer = setTimeout(load, 200);
 }
 
 history.replaceState(state, '', location.pathname + location.search);

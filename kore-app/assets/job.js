@@ -155,15 +155,21 @@ function render() {
 	return renderResults();
 }
 
+// Only the answer to the latest call is shown (events can come in bursts).
+let generation = 0;
 async function load() {
+	const mine = ++generation;
 	try {
 		const before = job && job.status;
-		job = await api('/api/pipelines/' + encodeURIComponent(id));
+		const fresh = await api('/api/pipelines/' + encodeURIComponent(id));
+		if (mine !== generation) return;
+		job = fresh;
 		$('loading').classList.add('hidden');
 		$('job').classList.remove('hidden');
 		if (before && before !== job.status) announce(`The job is now ${job.status}`);
 		await render();
 	} catch (e) {
+		if (mine !== generation) return;
 		$('loading').classList.add('hidden');
 		if (e instanceof ApiError && e.status === 404) {
 			document.title = 'Job not found · zixly';

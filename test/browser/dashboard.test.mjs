@@ -5,6 +5,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { chromium } from 'playwright-core';
 
 const BASE = process.env.ZX_APP_URL;
@@ -12,6 +13,7 @@ const SHOTS = process.env.ZX_SHOTS;
 const WORKER_PID = Number(process.env.ZX_WORKER_PID);
 const OTHER_JOB = process.env.ZX_OTHER_JOB;
 const ANN = { email: 'ann@acme.test', password: 'ann-password-1' };
+const GUS = { email: 'gus@globex.test', password: 'gus-password-1' };
 const EXAMPLE = { ticker: 'DAX', strategy_type: 'SMA', fast_range: [10, 20], slow_range: [20, 30], step: 5 };
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
@@ -42,6 +44,23 @@ async function api(token, path, init = {}) {
 	let body = text;
 	try { body = JSON.parse(text); } catch (e) { /* CSV */ }
 	return { status: res.status, body };
+}
+
+// The status of a WebSocket handshake on /api/live offering these subprotocols (101: upgraded).
+function handshake(protocols) {
+	return new Promise((resolve, reject) => {
+		const req = request(BASE + '/api/live', {
+			headers: {
+				Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+				'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Protocol': protocols,
+			},
+			timeout: 10000,
+		});
+		req.on('upgrade', (res, socket) => { socket.destroy(); resolve(101); });
+		req.on('response', (res) => { res.resume(); resolve(res.statusCode); });
+		req.on('error', reject);
+		req.end();
+	});
 }
 
 const psql = (sql) => execFileSync('psql', ['-qXAt', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }).trim();
@@ -152,10 +171,26 @@ describe('dashboard', () => {
 		await desktop.evaluate(() => { window.zxSameDocument = true; });
 		await shot(desktop, 'dashboard-queued-desktop');
 
+		// Another tenant's list, listening at the same time, hears nothing of this job.
+		const other = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+		const gus = watch(await other.newPage());
+		const heard = [];
+		gus.on('websocket', (ws) => ws.on('framereceived', (f) => heard.push(String(f.payload))));
+		await gus.goto(BASE + '/login');
+		await gus.fill('#email', GUS.email);
+		await gus.fill('#password', GUS.password);
+		await Promise.all([gus.waitForURL(BASE + '/dashboard'), gus.click('button[type="submit"]')]);
+		await gus.waitForSelector('#live[data-state="live"]');
+
 		process.kill(WORKER_PID, 'SIGUSR1');	// the worker starts claiming
 		await desktop.waitForSelector(`#jobs tr[data-id="${jobId}"][data-status="COMPLETED"]`, { timeout: 60000 });
 		assert.equal(await desktop.evaluate(() => window.zxSameDocument), true, 'the page was not reloaded');
 		assert.equal(await desktop.getAttribute('#live', 'data-state'), 'live', 'pushed, not polled');
+		await gus.waitForTimeout(500);
+		assert.ok(heard.includes('{"type":"ready"}'), 'the other tenant is connected');
+		assert.equal(heard.filter((f) => f.includes(jobId)).length, 0, 'no event of another tenant');
+		assert.equal(await gus.$(`#jobs tr[data-id="${jobId}"]`), null);
+		await other.close();
 
 		const job = (await api(token, '/api/pipelines/' + jobId)).body;
 		assert.equal(job.status, 'COMPLETED');
@@ -230,6 +265,13 @@ describe('dashboard', () => {
 		const direct = await api(token, `/api/pipelines/${jobId}/results?format=csv`);
 		assert.equal(csv, direct.body);
 		assert.equal(csv.trim().split(/\r?\n/).length, grid.results.length + 1, 'a header and a line per combination');
+	});
+
+	test('the push connection needs a valid token', async () => {
+		assert.equal(await handshake('zixly-live, ' + token), 101);
+		assert.equal(await handshake('zixly-live'), 401);
+		assert.equal(await handshake('zixly-live, ' + token.slice(0, -2) + 'xx'), 401);
+		assert.equal(await handshake(token), 401, 'the subprotocol must be offered');
 	});
 
 	test('another tenant\'s job URL shows not found; unknown pages are a 404', async () => {
