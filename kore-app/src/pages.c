@@ -99,8 +99,10 @@ serve(struct http_request *req, int status, const struct zx_asset *a,
 		http_response_stream(req, status, (void *)(uintptr_t)a->data,
 		    a->len, NULL, NULL);
 	}
-	zx_metrics_observe(zx_metrics, ZX_ROUTE_OTHER, status,
-	    zx_now_us() - t0);
+	/* 304 is not among the codes /metrics counts: not recorded. */
+	if (status != 304)
+		zx_metrics_observe(zx_metrics, ZX_ROUTE_OTHER, status,
+		    zx_now_us() - t0);
 	return (KORE_RESULT_OK);
 }
 

@@ -68,9 +68,13 @@ const psql = (sql) => execFileSync('psql', ['-qXAt', '-v', 'ON_ERROR_STOP=1', '-
 let browser, desktop, token;
 const pageErrors = [];
 
-// Script errors on a page fail the test that was running.
+// Script errors and console errors (a refused Content-Security-Policy among them) fail the
+// test that was running; HTTP errors the tests provoke (401, 400, 404) are checked by them.
 function watch(page) {
 	page.on('pageerror', (e) => pageErrors.push(page.url() + ': ' + e.message));
+	page.on('console', (m) => {
+		if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) pageErrors.push(page.url() + ': ' + m.text());
+	});
 	return page;
 }
 
