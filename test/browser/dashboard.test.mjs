@@ -352,4 +352,33 @@ describe('dashboard', () => {
 		await shot(page, 'job-not-found-phone');
 		await ctx.close();
 	});
+
+	test('the status filter and paging show what the API pages give', async () => {
+		psql(`SELECT count(zixly_enqueue('trading-sweep',
+			'{"ticker":"SMI","strategy_type":"SMA","fast_range":[5,10],"slow_range":[20,30],"step":5}',
+			tenant_id => 'acme', run_at => now() + interval '1 hour')) FROM generate_series(1, 25)`);
+		const page1 = (await api(token, '/api/pipelines?status=QUEUED&limit=20')).body;
+		assert.equal(page1.jobs.length, 20);
+		assert.ok(page1.next_cursor);
+		const page2 = (await api(token, '/api/pipelines?status=QUEUED&limit=20&cursor=' + page1.next_cursor)).body;
+		const ids = () => desktop.$$eval('#jobs tbody tr', (trs) => trs.map((tr) => tr.dataset.id));
+
+		await desktop.goto(BASE + '/dashboard');
+		await desktop.waitForSelector('#jobs tbody tr');
+		await desktop.selectOption('#status-filter', 'QUEUED');
+		await desktop.waitForURL(BASE + '/dashboard?status=QUEUED');
+		await desktop.waitForFunction((first) => document.querySelector('#jobs tbody tr')?.dataset.id === first, page1.jobs[0].id);
+		assert.deepEqual(await ids(), page1.jobs.map((j) => j.id));
+		assert.equal(await desktop.isDisabled('#newer'), true);
+		await desktop.click('#older');
+		await desktop.waitForFunction((first) => document.querySelector('#jobs tbody tr')?.dataset.id === first, page2.jobs[0].id);
+		assert.deepEqual(await ids(), page2.jobs.map((j) => j.id));
+		assert.equal(await desktop.isDisabled('#older'), page2.next_cursor === null);
+		await desktop.click('#newer');
+		await desktop.waitForFunction((first) => document.querySelector('#jobs tbody tr')?.dataset.id === first, page1.jobs[0].id);
+		assert.deepEqual(await ids(), page1.jobs.map((j) => j.id));
+		await desktop.selectOption('#status-filter', 'CANCELLED');
+		await desktop.waitForSelector('#empty', { state: 'visible' });
+		assert.equal(await desktop.$$eval('#jobs tbody tr', (trs) => trs.length), 0);
+	});
 });
