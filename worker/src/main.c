@@ -891,6 +891,7 @@ main(int argc, char **argv)
 	}
 	for (int i = 0; i < w.nlanes && !got_stop; i++)
 		lane_ready(&w.lanes[i]);
+	waiter_step();		/* the wait connection too: ready means every connection is up */
 	zlog(ZX_INFO, "ready", "worker_id=%s concurrency=%d claim_connections=%d paused=%d",
 	    zx_q(w.cfg.worker_id), w.cfg.concurrency, w.nlanes, w.paused);
 	if (!w.paused) {
