@@ -20,14 +20,14 @@ export function saveSession(login) {
 	}));
 }
 
-export function logout() {
+function logout() {
 	localStorage.removeItem(SESSION_KEY);
 	location.assign('/login');
 }
 
 // The session; without one, off to /login (back here afterwards) and a
 // promise that never settles, so a page's script stops where it awaits it.
-export function loggedIn() {
+function loggedIn() {
 	const s = session();
 	if (s) return Promise.resolve(s);
 	location.replace('/login?next=' + encodeURIComponent(location.pathname + location.search));

@@ -20,8 +20,6 @@ export function renderEquity(el, summary, curve) {
 		`Strategy: `, Object.assign(document.createElement('strong'), { id: 'equity-strategy', textContent: pct(strategyEnd) }),
 		` · Buy and hold: `, Object.assign(document.createElement('strong'), { id: 'equity-hold', textContent: pct(holdEnd) }),
 		` · ${curve.dates[0]} to ${last(curve.dates)}, ${fmtNum(xs.length, 0)} points.`);
-	summary.dataset.strategyEnd = strategyEnd;
-	summary.dataset.holdEnd = holdEnd;
 	el.setAttribute('aria-label', `Equity curve: the strategy ends at ${pct(strategyEnd)}, buy and hold at ${pct(holdEnd)}.`);
 
 	const value = (u, v) => (v === null || v === undefined ? '—' : fmtNum(v, 3));
@@ -43,5 +41,4 @@ export function renderEquity(el, summary, curve) {
 	el.replaceChildren();
 	const plot = new window.uPlot(opts, [xs, curve.strategy, curve.buy_and_hold], el);
 	new ResizeObserver(() => plot.setSize({ width: Math.max(280, el.clientWidth), height: 320 })).observe(el);
-	return plot;
 }
