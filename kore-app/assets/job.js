@@ -65,6 +65,8 @@ function renderTimeline() {
 	}
 	if (job.status === 'QUEUED' && job.attempts > 0) {
 		items.push(h('li', null, 'Waiting to be tried again', h('span', { class: 'when' }, 'from ' + fmtTime(job.run_at))));
+	} else if (job.status === 'QUEUED' && Date.parse(job.run_at) > Date.parse(job.created_at) + 1000) {
+		items.push(h('li', null, 'Scheduled to start', h('span', { class: 'when' }, 'from ' + fmtTime(job.run_at))));
 	}
 	if (job.status === 'RUNNING') {
 		items.push(h('li', null, 'Running', h('span', { class: 'when' }, 'for ' + fmtDuration(jobDuration(job)))));
