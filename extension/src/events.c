@@ -14,7 +14,8 @@
  *     {"ids": ["...", ...], "tenant_id": "...", "status": "..."}
  * split so that no payload exceeds MAX_PAYLOAD bytes. Every transition goes
  * through the zixly_* functions, which publish what they changed. A
- * session with zixly.notify off sends neither kind (see wake.c).
+ * session with zixly.notify = events sends only the status events, one
+ * with zixly.notify = off neither kind (see wake.c).
  */
 #include "postgres.h"
 
@@ -49,7 +50,7 @@ void
 ZixlyWakeQueue(const char *queue)
 {
 	ZixlyWakeAtCommit();
-	if (ZixlyNotifyEnabled())
+	if (ZixlyWakeNotifyEnabled())
 		Async_Notify(ZIXLY_WAKE_CHANNEL, queue);
 }
 
@@ -58,7 +59,7 @@ emit(const char *key, const char *value_json, const char *tenant_id, const char 
 {
 	StringInfoData payload;
 
-	if (!ZixlyNotifyEnabled())
+	if (!ZixlyEventsEnabled())
 		return;
 	initStringInfo(&payload);
 	appendStringInfo(&payload, "{\"%s\":%s,\"tenant_id\":", key, value_json);

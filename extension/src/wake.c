@@ -10,8 +10,8 @@
  * memory and sets the latch of every backend blocked in zixly_wait(); a
  * worker's session waits there instead of LISTENing. NOTIFY on zixly_jobs
  * stays on by default for SQL users, and a producer that does not need it
- * turns it off for its session with SET zixly.notify = off (the web app
- * does).
+ * turns it off for its session with SET zixly.notify = events (the web app
+ * does: status events for live dashboards, no wake-ups) or off (neither).
  *
  * No lost wake-ups: the counter is bumped by the commit callback, which
  * runs after the commit is visible. A worker reads generation G, claims
@@ -57,7 +57,27 @@ typedef struct WakeShared
 
 static WakeShared *wake = NULL;
 static bool wake_pending = false;
-static bool notify_enabled = true;
+/* zixly.notify: which NOTIFYs this session sends (see ZixlyWakeInit) */
+typedef enum NotifyMode
+{
+	NOTIFY_OFF,
+	NOTIFY_EVENTS,
+	NOTIFY_ALL
+} NotifyMode;
+
+static const struct config_enum_entry notify_options[] = {
+	{"on", NOTIFY_ALL, false},
+	{"events", NOTIFY_EVENTS, false},
+	{"off", NOTIFY_OFF, false},
+	{"true", NOTIFY_ALL, true},
+	{"false", NOTIFY_OFF, true},
+	{"yes", NOTIFY_ALL, true},
+	{"no", NOTIFY_OFF, true},
+	{"1", NOTIFY_ALL, true},
+	{"0", NOTIFY_OFF, true},
+	{NULL, 0, false}
+};
+static int	notify_mode = NOTIFY_ALL;
 static int	my_slot = -1;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 
@@ -129,11 +149,12 @@ shmem_request(void)
 void
 ZixlyWakeInit(void)
 {
-	DefineCustomBoolVariable("zixly.notify",
-							 "Sends NOTIFY zixly_jobs and zixly_job_events from this session.",
-							 "Off spares concurrent producers NOTIFY's commit lock; workers waiting "
-							 "in zixly_wait() are woken either way.",
-							 &notify_enabled, true, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("zixly.notify",
+							 "Which NOTIFYs this session sends: on (zixly_jobs and zixly_job_events), "
+							 "events (zixly_job_events only) or off.",
+							 "Turning zixly_jobs off spares concurrent producers NOTIFY's commit lock "
+							 "on every call; workers waiting in zixly_wait() are woken either way.",
+							 &notify_mode, NOTIFY_ALL, notify_options, PGC_USERSET, 0, NULL, NULL, NULL);
 	RegisterXactCallback(xact_callback, NULL);
 	if (process_shared_preload_libraries_in_progress)
 	{
@@ -143,9 +164,15 @@ ZixlyWakeInit(void)
 }
 
 bool
-ZixlyNotifyEnabled(void)
+ZixlyWakeNotifyEnabled(void)
 {
-	return notify_enabled;
+	return notify_mode == NOTIFY_ALL;
+}
+
+bool
+ZixlyEventsEnabled(void)
+{
+	return notify_mode != NOTIFY_OFF;
 }
 
 /* Wake waiting workers when this transaction commits. */

@@ -38,7 +38,8 @@ extern void ZixlyEventsEnd(ZixlyEvents *ev);
 
 /* wake.c */
 extern void ZixlyWakeInit(void);
-extern bool ZixlyNotifyEnabled(void);
+extern bool ZixlyWakeNotifyEnabled(void);
+extern bool ZixlyEventsEnabled(void);
 extern void ZixlyWakeAtCommit(void);
 
 /* zixly.c */

@@ -4,7 +4,8 @@
 #                     queue (a batch of 1000 gives one), never for a future run_at or a rollback;
 #   zixly_job_events  {"id","tenant_id","status"} for each status change ({"ids": [...]} when one
 #                     statement changes many jobs);
-# and zixly.notify = off silences both while zixly_wait() still wakes a waiting worker.
+# zixly.notify = events keeps only the status events (the web app's setting), off silences both,
+# and zixly_wait() still wakes a waiting worker either way.
 #
 # The listener is one psql session reading commands from a FIFO. psql prints the notifications
 # it has received after each command, so "polling" is sending two marker SELECTs and reading
@@ -159,6 +160,18 @@ is "$(on zixly_job_events | json id | sort | paste -sd ' ')" \
 	"$(q "SELECT string_agg(id, ' ' ORDER BY id) FROM zixly.pipeline_jobs")" "... for every claimed job"
 is "$(on zixly_job_events | json tenant_id | sort -u | wc -l)" 20 "... naming each of the 20 tenants"
 is "$(on zixly_job_events | json status | sort -u)" "RUNNING" "... as RUNNING"
+
+# ---------------------------------------------------------------- zixly.notify = events
+id=$(q "SET zixly.notify = events; SELECT (zixly_enqueue('noop', tenant_id => 'acme')).id")
+poll
+is "$(on zixly_jobs | wc -l)" 0 "zixly.notify = events: no zixly_jobs wake-up ..."
+is "$(on zixly_job_events)" "{\"id\":\"$id\",\"tenant_id\":\"acme\",\"status\":\"QUEUED\"}" \
+	"... but the job's status event"
+q "SET zixly.notify = events; SELECT zixly_cancel('$id')" >/dev/null
+poll
+is "$(on zixly_job_events | json status)" "CANCELLED" "zixly.notify = events: a cancel publishes CANCELLED"
+is "$(psql -qXAt -c "SELECT zixly_wait()" -c "SET zixly.notify = 'sometimes'" 2>&1 | grep -c 'invalid value for parameter "zixly.notify"')" 1 \
+	"zixly.notify refuses a value other than on, events or off"
 
 # ---------------------------------------------------------------- zixly.notify = off, zixly_wait
 q "SET zixly.notify = off; SELECT zixly_enqueue('noop'); SELECT count(*) FROM zixly_enqueue_batch('noop', '[{}, {}]')" >/dev/null
