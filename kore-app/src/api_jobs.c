@@ -6,7 +6,7 @@
  *	GET  /api/pipelines?status=&limit=&cursor=   recent jobs, top 5 each
  *	POST /api/pipelines                           same as the webhook
  *	GET  /api/pipelines/{id}                      job + top 10 results
- *	GET  /api/pipelines/{id}/results              full grid, JSON or CSV
+ *	GET  /api/pipelines/{id}/results              full grid (results.c)
  *	POST /api/pipelines/{id}/cancel | /retry
  *	GET  /api/strategies/top?ticker=&limit=
  *
@@ -77,34 +77,6 @@ static const char sql_detail[] =
     "SELECT " JOB_JSON_TOP("10") " FROM zixly.pipeline_jobs j "
     "WHERE j.id = $1";
 
-static const char sql_results_json[] =
-    "SELECT j.status, j.result ->> 'artifact', "
-    "(SELECT count(*) FROM zixly.trading_sweep_results r "
-    "WHERE r.job_id = j.id), "
-    "(SELECT coalesce(pg_catalog.json_agg(" RESULT_JSON
-    " ORDER BY r.rank), '[]'::json) "
-    "FROM zixly.trading_sweep_results r WHERE r.job_id = j.id) "
-    "FROM zixly.pipeline_jobs j WHERE j.id = $1";
-
-static const char sql_results_csv[] =
-    "SELECT r.rank, r.ticker, r.strategy_type, r.fast_period, "
-    "r.slow_period, r.signal_period, r.score, r.sharpe_ratio, "
-    "r.total_return_pct, r.max_drawdown_pct, r.total_trades, "
-    "r.sortino_ratio, r.win_rate_pct, r.profit_factor, r.exposure_pct, "
-    "r.sweep_run_id "
-    "FROM zixly.pipeline_jobs j "
-    "LEFT JOIN zixly.trading_sweep_results r ON r.job_id = j.id "
-    "WHERE j.id = $1 ORDER BY r.rank";
-
-/* Column kinds of sql_results_csv: 1 text, 0 number. */
-static const char csv_header[] =
-    "rank,ticker,strategy_type,fast_period,slow_period,signal_period,"
-    "score,sharpe_ratio,total_return_pct,max_drawdown_pct,total_trades,"
-    "sortino_ratio,win_rate_pct,profit_factor,exposure_pct,sweep_run_id\r\n";
-static const int csv_text[16] = {
-	0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
-};
-
 static const char sql_cancel[] =
     "SELECT " JOB_JSON " FROM zixly_cancel($1) j";
 static const char sql_retry[] =
@@ -117,13 +89,11 @@ static const char sql_top[] =
     "WHERE r.ticker = $1 AND r.score IS NOT NULL "
     "ORDER BY r.score DESC, r.created_at DESC LIMIT $2::integer";
 
-enum job_action { ACT_LIST, ACT_DETAIL, ACT_RESULTS, ACT_CANCEL,
-	ACT_RETRY, ACT_TOP };
+enum job_action { ACT_LIST, ACT_DETAIL, ACT_CANCEL, ACT_RETRY, ACT_TOP };
 
 struct api_state {
 	struct zx_ctx	 ctx;
 	enum job_action	 action;
-	int		 csv;
 	char		 id[ZX_ID_MAX + 1];
 	/* list and top */
 	char		*status;
@@ -146,10 +116,7 @@ static void	api_rows(struct http_request *, struct zx_ctx *,
 		    struct kore_pgsql *);
 static void	api_done(struct http_request *, struct zx_ctx *);
 static void	api_free(struct zx_ctx *);
-static int	query_arg(struct http_request *, struct zx_ctx *,
-		    const char *, char **, const char *);
 static void	rows_list(struct api_state *, struct kore_pgsql *);
-static void	rows_results_csv(struct api_state *, struct kore_pgsql *);
 
 int		zx_api_pipelines(struct http_request *);
 int		zx_api_pipeline(struct http_request *);
@@ -176,29 +143,6 @@ api_state(struct http_request *req, int route, enum job_action action)
 	as->action = action;
 	zx_buf_init(&as->out, 1024);
 	return (as);
-}
-
-/*
- * A validated query argument (Kore's params/validator in zixly.conf).
- * Present but rejected by the validator: a 400 naming the argument.
- */
-static int
-query_arg(struct http_request *req, struct zx_ctx *ctx, const char *name,
-    char **out, const char *why)
-{
-	char	*v, msg[160];
-
-	*out = NULL;
-	if (http_argument_get_string(req, name, &v)) {
-		*out = v;
-		return (1);
-	}
-	if (!zx_qs_present(req->query_string, name))
-		return (1);
-	(void)snprintf(msg, sizeof(msg), "query parameter \"%s\": %s",
-	    name, why);
-	zx_fail(ctx, 400, "invalid_request", msg);
-	return (0);
 }
 
 /* GET and POST /api/pipelines */
@@ -239,14 +183,14 @@ zx_api_pipelines(struct http_request *req)
 		return (zx_db_start(req, ctx));
 
 	http_populate_qs(req);
-	if (!query_arg(req, ctx, "status", &v, "must be one of QUEUED, "
+	if (!zx_query_arg(req, ctx, "status", &v, "must be one of QUEUED, "
 	    "RUNNING, COMPLETED, FAILED, CANCELLED"))
 		return (zx_reply(req, ctx));
 	if (v != NULL)
 		as->status = zx_xstrdup(v);
 
 	as->page = 20;
-	if (!query_arg(req, ctx, "limit", &v, "must be an integer from 1 "
+	if (!zx_query_arg(req, ctx, "limit", &v, "must be an integer from 1 "
 	    "to 100"))
 		return (zx_reply(req, ctx));
 	if (v != NULL) {
@@ -259,7 +203,7 @@ zx_api_pipelines(struct http_request *req)
 	}
 	(void)snprintf(as->limit, sizeof(as->limit), "%ld", as->page + 1);
 
-	if (!query_arg(req, ctx, "cursor", &v, "is not a cursor this API "
+	if (!zx_query_arg(req, ctx, "cursor", &v, "is not a cursor this API "
 	    "gave out"))
 		return (zx_reply(req, ctx));
 	if (v != NULL) {
@@ -283,8 +227,7 @@ zx_api_pipeline(struct http_request *req)
 	struct zx_ctx		*ctx;
 	const char		*action;
 	char			 id[ZX_ID_MAX + 1];
-	char			*fmt;
-	int			 route, method, a;
+	int			 route, method;
 	enum job_action		 act;
 
 	if (http_state_exists(req))
@@ -298,8 +241,7 @@ zx_api_pipeline(struct http_request *req)
 		route = ZX_ROUTE_PIPELINE;
 		act = ACT_DETAIL;
 	} else if (strcmp(action, "results") == 0) {
-		route = ZX_ROUTE_RESULTS;
-		act = ACT_RESULTS;
+		return (zx_results_start(req, id));
 	} else if (strcmp(action, "cancel") == 0) {
 		route = ZX_ROUTE_CANCEL;
 		act = ACT_CANCEL;
@@ -324,18 +266,9 @@ zx_api_pipeline(struct http_request *req)
 	    HTTP_METHOD_POST : HTTP_METHOD_GET;
 	if (!zx_method_ok(req, ctx, method))
 		return (zx_reply(req, ctx));
-	if ((a = zx_auth_dashboard(req, ctx, &claims)) == ZX_AUTH_ANSWERED)
+	if (zx_auth_dashboard(req, ctx, &claims) == ZX_AUTH_ANSWERED)
 		return (zx_reply(req, ctx));
-	if (a == ZX_AUTH_CHECK_KEY)
-		return (zx_db_start(req, ctx));
-
-	if (act == ACT_RESULTS) {
-		http_populate_qs(req);
-		if (!query_arg(req, ctx, "format", &fmt, "must be json or csv"))
-			return (zx_reply(req, ctx));
-		as->csv = zx_wants_csv(zx_header(req, "accept"), fmt);
-	}
-	return (zx_db_start(req, ctx));
+	return (zx_db_start(req, ctx));	/* the job, or the key check */
 }
 
 /* GET /api/strategies/top?ticker=&limit= */
@@ -362,7 +295,7 @@ zx_api_strategies_top(struct http_request *req)
 		return (zx_db_start(req, ctx));
 
 	http_populate_qs(req);
-	if (!query_arg(req, ctx, "ticker", &v, "must be 1 to 64 printable "
+	if (!zx_query_arg(req, ctx, "ticker", &v, "must be 1 to 64 printable "
 	    "characters"))
 		return (zx_reply(req, ctx));
 	if (v == NULL) {
@@ -373,7 +306,7 @@ zx_api_strategies_top(struct http_request *req)
 	as->ticker = zx_xstrdup(v);
 
 	n = 10;
-	if (!query_arg(req, ctx, "limit", &v, "must be an integer from 1 "
+	if (!zx_query_arg(req, ctx, "limit", &v, "must be an integer from 1 "
 	    "to 100"))
 		return (zx_reply(req, ctx));
 	if (v != NULL && zx_parse_long(v, 1, 100, &n) == -1) {
@@ -401,11 +334,6 @@ api_main(struct zx_ctx *ctx, struct zx_stmt *st)
 		break;
 	case ACT_DETAIL:
 		st->sql = sql_detail;
-		st->nparams = 1;
-		st->params[0] = as->id;
-		break;
-	case ACT_RESULTS:
-		st->sql = as->csv ? sql_results_csv : sql_results_json;
 		st->nparams = 1;
 		st->params[0] = as->id;
 		break;
@@ -457,32 +385,6 @@ rows_list(struct api_state *as, struct kore_pgsql *sql)
 }
 
 static void
-rows_results_csv(struct api_state *as, struct kore_pgsql *sql)
-{
-	int	i, c, n = kore_pgsql_ntuples(sql);
-
-	if (n == 0)
-		return;
-	as->found = 1;
-	zx_buf_puts(&as->out, csv_header);
-	for (i = 0; i < n; i++) {
-		if (PQgetisnull(sql->result, i, 0))
-			continue;	/* the job has no results */
-		for (c = 0; c < 16; c++) {
-			if (c > 0)
-				zx_buf_puts(&as->out, ",");
-			if (!PQgetisnull(sql->result, i, c)) {
-				zx_buf_csv_cell(&as->out,
-				    kore_pgsql_getvalue(sql, i, c),
-				    csv_text[c]);
-			}
-		}
-		zx_buf_puts(&as->out, "\r\n");
-		as->rows++;
-	}
-}
-
-static void
 api_rows(struct http_request *req, struct zx_ctx *ctx, struct kore_pgsql *sql)
 {
 	struct api_state	*as = (struct api_state *)ctx;
@@ -505,27 +407,6 @@ api_rows(struct http_request *req, struct zx_ctx *ctx, struct kore_pgsql *sql)
 			as->found = 1;
 		}
 		break;
-	case ACT_RESULTS:
-		if (as->csv) {
-			rows_results_csv(as, sql);
-			break;
-		}
-		if (n != 1)
-			break;
-		as->found = 1;
-		zx_buf_puts(&as->out, "{\"job_id\":");
-		zx_buf_json_cstr(&as->out, as->id);
-		zx_buf_puts(&as->out, ",\"status\":");
-		zx_buf_json_cstr(&as->out, kore_pgsql_getvalue(sql, 0, 0));
-		zx_buf_puts(&as->out, ",\"artifact\":");
-		zx_buf_json_cstr_or_null(&as->out,
-		    PQgetisnull(sql->result, 0, 1) ? NULL :
-		    kore_pgsql_getvalue(sql, 0, 1));
-		zx_buf_appendf(&as->out, ",\"count\":%s,\"results\":",
-		    kore_pgsql_getvalue(sql, 0, 2));
-		zx_buf_puts(&as->out, kore_pgsql_getvalue(sql, 0, 3));
-		zx_buf_puts(&as->out, "}");
-		break;
 	case ACT_TOP:
 		as->found = 1;
 		zx_buf_puts(&as->out, "{\"ticker\":");
@@ -545,8 +426,8 @@ static void
 api_done(struct http_request *req, struct zx_ctx *ctx)
 {
 	struct api_state	*as = (struct api_state *)ctx;
-	char			 h[128];
 
+	(void)req;
 	if (ctx->status != 0)
 		return;
 	if (!as->found) {
@@ -556,10 +437,4 @@ api_done(struct http_request *req, struct zx_ctx *ctx)
 	zx_buf_reset(&ctx->body);
 	zx_buf_append(&ctx->body, as->out.data, as->out.len);
 	ctx->status = 200;
-	if (as->action == ACT_RESULTS && as->csv) {
-		ctx->content_type = "text/csv; charset=utf-8";
-		(void)snprintf(h, sizeof(h),
-		    "attachment; filename=\"%s-results.csv\"", as->id);
-		http_response_header(req, "content-disposition", h);
-	}
 }

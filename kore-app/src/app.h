@@ -84,6 +84,9 @@ struct zx_ctx {
 	int			 status;	/* the answer, once decided */
 	struct zx_buf		 body;
 	const char		*content_type;
+	/* Sends the answer itself (a file, a stream); NULL: body is sent. */
+	void			(*respond)(struct http_request *,
+				    struct zx_ctx *);
 	char			 tenant[ZX_ID_MAX + 1];
 };
 
@@ -98,6 +101,8 @@ int	 zx_method_ok(struct http_request *, struct zx_ctx *, int);
 int	 zx_read_body(struct http_request *, struct zx_ctx *, char **,
 	    size_t *);
 int	 zx_require_json(struct http_request *, struct zx_ctx *);
+int	 zx_query_arg(struct http_request *, struct zx_ctx *, const char *,
+	    char **, const char *);
 const char *zx_header(struct http_request *, const char *);
 
 /* db.c */
@@ -161,6 +166,16 @@ void	 zx_batch_leave(struct zx_member *);
 struct zx_ctx	*zx_enqueue_ctx(struct http_request *, int);
 int	 zx_enqueue_begin(struct http_request *, struct zx_ctx *);
 int	 zx_enqueue_resume(struct http_request *);
+
+/* results.c: GET /api/pipelines/{id}/results */
+int	 zx_results_start(struct http_request *, const char *);
+
+/*
+ * grid_stream.c: sends prefix, the grid file at fd as JSON objects, then
+ * "]}", as the client reads (chunked). Takes fd and prefix's data.
+ */
+void	 zx_grid_stream(struct http_request *, int, int, struct zx_buf *,
+	    uint64_t);
 
 /* metrics.c */
 void	 zx_metrics_init(void);

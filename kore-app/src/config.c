@@ -76,6 +76,17 @@ zx_config_load(struct zx_config *cfg, const char *(*get)(const char *),
 		return (-1);
 	}
 
+	if ((v = get("ZIXLY_ARTIFACT_DIR")) != NULL && *v != '\0') {
+		if (*v != '/' || strlen(v) > ZX_ARTIFACT_DIR_MAX) {
+			(void)snprintf(err, errlen, "ZIXLY_ARTIFACT_DIR must be "
+			    "an absolute path of at most %d bytes (got \"%.40s\")",
+			    ZX_ARTIFACT_DIR_MAX, v);
+			zx_config_clear(cfg);
+			return (-1);
+		}
+		cfg->artifact_dir = zx_xstrdup(v);
+	}
+
 	for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
 		n = numbers[i].def;
 		if ((v = get(numbers[i].env)) != NULL && *v != '\0' &&
@@ -95,6 +106,7 @@ void
 zx_config_clear(struct zx_config *cfg)
 {
 	free(cfg->database_url);
+	free(cfg->artifact_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

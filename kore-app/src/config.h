@@ -12,7 +12,8 @@
 
 #include <stddef.h>
 
-#define ZX_SECRET_MAX	512
+#define ZX_SECRET_MAX		512
+#define ZX_ARTIFACT_DIR_MAX	1024
 
 struct zx_config {
 	char		*database_url;
@@ -24,6 +25,7 @@ struct zx_config {
 	long		 db_pool;	/* connections per worker */
 	long		 jwt_ttl;	/* seconds a login token lives */
 	long		 batch;		/* 0: one statement per webhook */
+	char		*artifact_dir;	/* grid files; NULL: the default */
 };
 
 extern struct zx_config zx_config;
@@ -31,7 +33,8 @@ extern struct zx_config zx_config;
 /*
  * Fills cfg from getenv-like lookups. Returns 0, or -1 with a message in
  * err naming the variable. A missing secret in dev mode is left empty
- * (jwt_secret_len 0) for the caller to fill with random bytes.
+ * (jwt_secret_len 0) for the caller to fill with random bytes; so is a
+ * missing ZIXLY_ARTIFACT_DIR (artifact_dir NULL; init.c has the default).
  */
 int	zx_config_load(struct zx_config *, const char *(*)(const char *),
 	    char *err, size_t errlen);

@@ -10,6 +10,7 @@
  */
 #include <sys/types.h>
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "app.h"
+#include "artifact.h"
 #include "version.h"
 
 void	kore_parent_configure(int, char **);
@@ -25,6 +27,7 @@ void	kore_worker_configure(void);
 
 static const char	*env(const char *);
 static void		 runtime_dir_remove(void);
+static void		 artifact_dir_default(void);
 
 static const char *
 env(const char *name)
@@ -50,6 +53,32 @@ runtime_dir_remove(void)
 	(void)snprintf(path, sizeof(path), "%s/kore.pid", dir);
 	(void)unlink(path);
 	(void)rmdir(dir);
+}
+
+/*
+ * Without ZIXLY_ARTIFACT_DIR, the worker's default store: <project>/
+ * data/artifacts beside this module's build directory (artifact.c).
+ */
+static void
+artifact_dir_default(void)
+{
+	Dl_info	 info;
+	char	*module;
+
+	if (zx_config.artifact_dir == NULL &&
+	    dladdr((void *)artifact_dir_default, &info) != 0 &&
+	    info.dli_fname != NULL &&
+	    (module = realpath(info.dli_fname, NULL)) != NULL) {
+		zx_config.artifact_dir = zx_artifact_default_dir(module);
+		free(module);
+	}
+	if (zx_config.artifact_dir == NULL) {
+		kore_log(LOG_NOTICE, "zixly: no artifact store (set "
+		    "ZIXLY_ARTIFACT_DIR): results come from the database only");
+	} else {
+		kore_log(LOG_NOTICE, "zixly: grid files from %s",
+		    zx_config.artifact_dir);
+	}
 }
 
 void
@@ -101,6 +130,7 @@ kore_parent_configure(int argc, char **argv)
 	zx_db_register(conninfo);
 	free(conninfo);
 	zx_metrics_init();
+	artifact_dir_default();
 
 	kore_log(LOG_NOTICE, "zixly-app %s: %ld worker(s), %ld database "
 	    "connection(s) each, rate limit %ld/min per API key",

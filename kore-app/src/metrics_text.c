@@ -16,7 +16,7 @@
 struct zx_metrics *zx_metrics;
 
 const char *const zx_queue_statuses[ZX_QUEUE_STATUSES] = {
-	"QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"
+	"QUEUED", "RUNNING", "FAILED"
 };
 
 static const char *const routes[ZX_ROUTE_COUNT] = {
@@ -125,7 +125,8 @@ zx_metrics_render(const struct zx_metrics *m, const int64_t *depth,
 
 	if (depth != NULL) {
 		zx_buf_puts(out,
-		    "# HELP pipeline_queue_depth Jobs in the database by status.\n"
+		    "# HELP pipeline_queue_depth Jobs waiting, running and failed "
+		    "for good, in the database.\n"
 		    "# TYPE pipeline_queue_depth gauge\n");
 		for (i = 0; i < ZX_QUEUE_STATUSES; i++) {
 			zx_buf_appendf(out,

@@ -8,6 +8,7 @@
  */
 #include <sys/types.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -93,7 +94,10 @@ zx_reply(struct http_request *req, struct zx_ctx *ctx)
 	http_response_header(req, "cache-control", "no-store");
 	if (ctx->status == 503 && ctx->route != ZX_ROUTE_HEALTH)
 		http_response_header(req, "retry-after", "5");
-	http_response(req, ctx->status, ctx->body.data, ctx->body.len);
+	if (ctx->respond != NULL)
+		ctx->respond(req, ctx);
+	else
+		http_response(req, ctx->status, ctx->body.data, ctx->body.len);
 	zx_metrics_observe(zx_metrics, ctx->route, ctx->status,
 	    zx_now_us() - ctx->t0);
 	return (KORE_RESULT_OK);
@@ -107,6 +111,29 @@ zx_header(struct http_request *req, const char *name)
 	if (!http_request_header(req, name, &v))
 		return (NULL);
 	return (v);
+}
+
+/*
+ * A validated query argument (Kore's params/validator in zixly.conf).
+ * Present but rejected by the validator: a 400 naming the argument.
+ */
+int
+zx_query_arg(struct http_request *req, struct zx_ctx *ctx, const char *name,
+    char **out, const char *why)
+{
+	char	*v, msg[160];
+
+	*out = NULL;
+	if (http_argument_get_string(req, name, &v)) {
+		*out = v;
+		return (1);
+	}
+	if (!zx_qs_present(req->query_string, name))
+		return (1);
+	(void)snprintf(msg, sizeof(msg), "query parameter \"%s\": %s",
+	    name, why);
+	zx_fail(ctx, 400, "invalid_request", msg);
+	return (0);
 }
 
 /*

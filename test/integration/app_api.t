@@ -170,21 +170,28 @@ is "$ST" 404 "an unknown action: 404"
 act "/api/pipelines/$DONE"
 is "$ST" 405 "POST on a job: 405"
 
+# The job's result names no grid file (results.c; the full grid from a real worker's artifact
+# is app_results.t's): the answer is the database's rows, and says so.
 api GET "/api/pipelines/$DONE/results"
 is "$ST" 200 "results as JSON: 200"
-is "$(jget '{count}')" 12 "count of the full grid"
-is "$(jget '{results}->@*')" 12 "the full grid"
-is "$(jget '{artifact}')" "artifacts/$DONE.csv" "the artifact path from the job's result"
-is "$(jget '{results}[10]{sharpe_ratio}')" NaN "NaN comes as a string, so the JSON stays valid"
+is "$(jget '{source}') $(jget '{complete}')" "database false" "from the database, marked incomplete"
+like "$(jget '{grid_unavailable}')" 'no grid file' "saying why"
+is "$(jget '{combinations}')" 12 "the grid's size from the job's result"
+is "$(jget '{count}')" 12 "count of the rows given"
+is "$(jget '{results}->@*')" 12 "the stored rows"
+is "$(jget '"$v->{results}[0]{rank} $v->{results}[0]{fast} $v->{results}[0]{slow}"')" "1 5 25" "rank 1 first, with fast and slow"
+is "$(jget '{results}[10]{sharpe_ratio}')" null "NaN becomes null, so the JSON stays valid"
 is "$(jget '{results}[11]{score}')" null "an unranked result has a null score"
+is "$(hdr zixly-grid-complete)" false "Zixly-Grid-Complete: false"
 api GET "/api/pipelines/$DONE/results" -H 'Accept: text/csv'
 is "$ST" 200 "results as CSV (Accept): 200"
 like "$(hdr content-type)" '^text/csv' "text/csv"
 like "$(hdr content-disposition)" "attachment; filename=\"$DONE-results.csv\"" "as an attachment"
-is "$(printf '%s' "$BODY" | head -1 | tr -d '\r')" \
-	"rank,ticker,strategy_type,fast_period,slow_period,signal_period,score,sharpe_ratio,total_return_pct,max_drawdown_pct,total_trades,sortino_ratio,win_rate_pct,profit_factor,exposure_pct,sweep_run_id" \
-	"the CSV header"
-is "$(printf '%s' "$BODY" | tr -d '\r' | sed -n 2p)" "1,DAX,SMA,5,25,,2.75,2.75,9,5.5,1,,,,,run-1" "the first CSV row"
+is "$(hdr zixly-results-source)" database "Zixly-Results-Source: database"
+is "$(printf '%s' "$BODY" | head -1)" \
+	"fast,slow,total_return_pct,sharpe_ratio,max_drawdown_pct,total_trades,sortino_ratio,win_rate_pct,profit_factor,exposure_pct,score,rank" \
+	"the CSV header is the worker's grid header"
+is "$(printf '%s' "$BODY" | sed -n 2p)" "5,25,9,2.75,5.5,1,,,,,2.75,1" "the first CSV row"
 is "$(printf '%s' "$BODY" | grep -c .)" 13 "header and 12 rows"
 api GET "/api/pipelines/$DONE/results?format=csv"
 like "$(hdr content-type)" '^text/csv' "?format=csv gives CSV too"

@@ -139,7 +139,7 @@ static void
 test_depth(void **state)
 {
 	struct zx_metrics	*m = fresh();
-	const int64_t		 depth[ZX_QUEUE_STATUSES] = { 5, 2, 1000000, 3, 0 };
+	const int64_t		 depth[ZX_QUEUE_STATUSES] = { 5, 2, 1000000 };
 	char			*t;
 
 	(void)state;
@@ -148,9 +148,9 @@ test_depth(void **state)
 	assert_non_null(strstr(t, "# TYPE pipeline_queue_depth gauge\n"));
 	assert_true(sample(t, "pipeline_queue_depth{status=\"QUEUED\"}") == 5);
 	assert_true(sample(t, "pipeline_queue_depth{status=\"RUNNING\"}") == 2);
-	assert_true(sample(t, "pipeline_queue_depth{status=\"COMPLETED\"}") == 1000000);
-	assert_true(sample(t, "pipeline_queue_depth{status=\"FAILED\"}") == 3);
-	assert_true(sample(t, "pipeline_queue_depth{status=\"CANCELLED\"}") == 0);
+	assert_true(sample(t, "pipeline_queue_depth{status=\"FAILED\"}") == 1000000);
+	/* Finished jobs are no queue (and would cost a scan at a million jobs). */
+	assert_int_equal(count_lines_with(t, "pipeline_queue_depth{"), 3);
 	free(t);
 	free(m);
 }
