@@ -123,6 +123,8 @@ like "$(jget '{created_at}' "$done_json")" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+
 api GET "/api/pipelines?status=FAILED"
 is "$(jget '{jobs}->@*')" 1 "status=FAILED filters"
 is "$(jget '{jobs}[0]{error_message}')" boom "the failed job's error"
+is "$(curl -s -m 10 -I -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$APP_URL/api/pipelines?status=FAILED&limit=5")" 200 \
+	"HEAD with query arguments: 200 (validated as for GET)"
 api GET "/api/pipelines?status=bogus"
 is "$ST" 400 "an unknown status: 400"
 api GET "/api/pipelines?status=QUEUED'%20OR%201=1--"

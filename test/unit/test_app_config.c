@@ -1,7 +1,8 @@
 /*
  * test_app_config.c — the app's settings from the environment (kore-app/src/config.c):
  * defaults, a JWT secret too short or too long refused, development mode, every number
- * checked against its bounds with the variable named in the error, and DATABASE_URL turned
+ * checked against its bounds with the variable named in the error, the artifact directory
+ * (absolute or unset), and DATABASE_URL turned
  * into a key=value string with server options added (both conninfo forms, quoting).
  */
 #include <setjmp.h>
@@ -176,6 +177,42 @@ test_secret(void **state)
 }
 
 static void
+test_artifact_dir(void **state)
+{
+	static const char *const env[] = { "DATABASE_URL", "x=y", "ZIXLY_JWT_SECRET",
+	    secret32, "ZIXLY_ARTIFACT_DIR", "/srv/zixly/artifacts", NULL };
+	static const char *const unset[] = { "DATABASE_URL", "x=y",
+	    "ZIXLY_JWT_SECRET", secret32, NULL };
+	static const char *const relative[] = { "DATABASE_URL", "x=y",
+	    "ZIXLY_JWT_SECRET", secret32, "ZIXLY_ARTIFACT_DIR", "data/artifacts",
+	    NULL };
+	struct zx_config	 cfg;
+	char			 err[256], long_dir[ZX_ARTIFACT_DIR_MAX + 2];
+
+	(void)state;
+	assert_int_equal(load(env, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.artifact_dir, "/srv/zixly/artifacts");
+	zx_config_clear(&cfg);
+	assert_null(cfg.artifact_dir);
+	/* Unset: left to init.c's default. */
+	assert_int_equal(load(unset, &cfg, err, sizeof(err)), 0);
+	assert_null(cfg.artifact_dir);
+	zx_config_clear(&cfg);
+	assert_refused(relative, "ZIXLY_ARTIFACT_DIR must be an absolute path",
+	    "data/artifacts");
+	memset(long_dir, 'a', sizeof(long_dir) - 1);
+	long_dir[0] = '/';
+	long_dir[sizeof(long_dir) - 1] = '\0';
+	{
+		const char *const too_long[] = { "DATABASE_URL", "x=y",
+		    "ZIXLY_JWT_SECRET", secret32, "ZIXLY_ARTIFACT_DIR", long_dir,
+		    NULL };
+
+		assert_refused(too_long, "ZIXLY_ARTIFACT_DIR", "at most 1024 bytes");
+	}
+}
+
+static void
 test_database_url(void **state)
 {
 	(void)state;
@@ -298,6 +335,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_secret),
+		cmocka_unit_test(test_artifact_dir),
 		cmocka_unit_test(test_database_url),
 		cmocka_unit_test(test_bad_numbers),
 		cmocka_unit_test(test_conninfo_options),
