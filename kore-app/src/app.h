@@ -68,6 +68,7 @@ struct zx_ctx {
 
 	struct kore_pgsql	 sql;
 	int			 sql_bound;
+	int			 holds_conn;	/* counted by dbconns.c */
 	int			 in_db;		/* zx_db_run drives the request */
 	int			 step;
 	int			 in_txn;
@@ -179,6 +180,12 @@ void	 zx_grid_stream(struct http_request *, int, int, struct zx_buf *,
 
 /* metrics.c */
 void	 zx_metrics_init(void);
+
+/* dbconns.c: the pooled connections of this worker, for /metrics */
+void	 zx_dbconns_acquired(struct kore_pgsql *);
+void	 zx_dbconns_released(void);
+void	 zx_dbconns_publish(void);
+void	 zx_dbconns_worker_start(void);
 
 /* ratelimit.c */
 #define ZX_RATELIMIT_SQL						\

@@ -53,6 +53,7 @@ struct zx_run {
 	int			 n;
 	int			 got;		/* rows read */
 	int			 bound;
+	int			 holds_conn;	/* counted by dbconns.c */
 	int			 started;
 	int			 finished;
 	int			 failed;
@@ -304,6 +305,8 @@ run_start(struct zx_run *run)
 		return;
 	}
 	run->started = 1;
+	zx_dbconns_acquired(&run->sql);
+	run->holds_conn = 1;
 
 	params[0] = b->key;
 	if (b->kind == ADMIT) {
@@ -418,6 +421,8 @@ run_finish(struct zx_run *run)
 	struct zx_member	*m;
 	int			 i;
 
+	if (run->holds_conn)
+		zx_dbconns_released();
 	if (run->bound) {
 		if (run->lost && run->sql.conn != NULL)
 			kore_pgsql_handle(run->sql.conn, 1);	/* drop it */

@@ -107,6 +107,8 @@ st_setup(struct http_request *req)
 		return (HTTP_STATE_CONTINUE);
 	}
 
+	zx_dbconns_acquired(&ctx->sql);
+	ctx->holds_conn = 1;
 	req->fsm_state = ZX_ST_SEND;
 	return (HTTP_STATE_CONTINUE);
 }
@@ -308,6 +310,10 @@ db_error(struct http_request *req, struct zx_ctx *ctx)
 static void
 db_release(struct zx_ctx *ctx)
 {
+	if (ctx->holds_conn) {
+		zx_dbconns_released();
+		ctx->holds_conn = 0;
+	}
 	if (!ctx->sql_bound)
 		return;
 	if (ctx->sql.state == KORE_PGSQL_STATE_DONE && ctx->sql.conn != NULL)

@@ -142,4 +142,5 @@ void
 kore_worker_configure(void)
 {
 	(void)setvbuf(stdout, NULL, _IOLBF, 0);
+	zx_dbconns_worker_start();
 }

@@ -7,12 +7,18 @@
  * counts into the same struct and any of them can answer a scrape with
  * the whole picture. Queue depth comes from the database
  * (zixly_queue_stats: counts only, no tenant rows) on each scrape; if the
- * database is down the scrape still answers, without that gauge.
+ * database is down the scrape still answers, without that gauge. The
+ * process_* figures cover Kore's parent and every worker (procstat.c),
+ * the database connections every worker's pool (dbconns.c).
  */
 #include <sys/types.h>
 #include <sys/mman.h>
 
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 
@@ -22,6 +28,10 @@ struct metrics_state {
 	int64_t		depth[ZX_QUEUE_STATUSES];
 };
 
+static struct zx_procstat_base	procbase;
+static int			have_procbase;
+
+static void	render_processes(struct zx_buf *);
 static int	metrics_next(struct http_request *, struct zx_ctx *,
 		    struct zx_stmt *);
 static void	metrics_rows(struct http_request *, struct zx_ctx *,
@@ -45,6 +55,51 @@ zx_metrics_init(void)
 		fatal("zixly: cannot map the shared metrics: %s", errno_s);
 	memset(p, 0, sizeof(struct zx_metrics));
 	zx_metrics = p;
+	zx_metrics->parent_pid = (int32_t)getpid();
+	if (zx_procstat_init(&procbase) == -1)
+		kore_log(LOG_NOTICE, "zixly: /proc is not readable: /metrics "
+		    "leaves the process_* figures out");
+	else
+		have_procbase = 1;
+}
+
+/*
+ * Every process of this app: Kore's parent and each worker (pids from
+ * the shared slots), read from /proc by whichever worker answers, so
+ * every scrape shows them all. Connection counts are the workers' own.
+ */
+static void
+render_processes(struct zx_buf *out)
+{
+	struct zx_proc_sample	 p[ZX_PROC_SLOTS + 1];
+	struct zx_proc_slot	*w;
+	int64_t			 busy = 0, open = 0;
+	int			 i, n = 0, pid;
+
+	zx_dbconns_publish();
+	if (have_procbase && zx_procstat_read(zx_metrics->parent_pid,
+	    &procbase, &p[n].st) == 0) {
+		(void)kore_strlcpy(p[n].name, "main", sizeof(p[n].name));
+		n++;
+	}
+	for (i = 0; i < ZX_PROC_SLOTS; i++) {
+		w = &zx_metrics->workers[i];
+		if ((pid = __atomic_load_n(&w->pid, __ATOMIC_RELAXED)) == 0)
+			continue;
+		/* A worker that is gone (and not restarted) is left out. */
+		if (kill(pid, 0) == -1 && errno == ESRCH)
+			continue;
+		open += __atomic_load_n(&w->db_open, __ATOMIC_RELAXED);
+		busy += __atomic_load_n(&w->db_busy, __ATOMIC_RELAXED);
+		if (have_procbase &&
+		    zx_procstat_read(pid, &procbase, &p[n].st) == 0) {
+			(void)snprintf(p[n].name, sizeof(p[n].name), "worker%d",
+			    i + 1);
+			n++;
+		}
+	}
+	zx_metrics_render_processes(p, n, busy, open > busy ? open - busy : 0,
+	    out);
 }
 
 int
@@ -108,6 +163,7 @@ metrics_done(struct http_request *req, struct zx_ctx *ctx)
 	zx_buf_reset(&ctx->body);
 	zx_metrics_render(zx_metrics, ms->have_depth ? ms->depth : NULL,
 	    &ctx->body);
+	render_processes(&ctx->body);
 	ctx->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	ctx->status = 200;
 }

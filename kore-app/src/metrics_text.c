@@ -188,3 +188,50 @@ zx_metrics_render(const struct zx_metrics *m, const int64_t *depth,
 	}
 	free(snap);
 }
+
+static void
+family(struct zx_buf *out, const char *name, const char *type,
+    const char *help)
+{
+	zx_buf_appendf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
+}
+
+void
+zx_metrics_render_processes(const struct zx_proc_sample *p, int n,
+    int64_t db_busy, int64_t db_idle, struct zx_buf *out)
+{
+	int	i;
+
+	family(out, "process_cpu_seconds_total", "counter",
+	    "User and system CPU time spent, by process.");
+	for (i = 0; i < n; i++) {
+		zx_buf_appendf(out, "process_cpu_seconds_total{process=\"%s\"} "
+		    "%.2f\n", p[i].name, p[i].st.cpu_seconds);
+	}
+	family(out, "process_resident_memory_bytes", "gauge",
+	    "Resident memory size in bytes, by process.");
+	for (i = 0; i < n; i++) {
+		zx_buf_appendf(out, "process_resident_memory_bytes{process="
+		    "\"%s\"} %lld\n", p[i].name, (long long)p[i].st.rss_bytes);
+	}
+	family(out, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the Unix epoch in seconds.");
+	for (i = 0; i < n; i++) {
+		zx_buf_appendf(out, "process_start_time_seconds{process=\"%s\"} "
+		    "%.2f\n", p[i].name, p[i].st.start_time);
+	}
+	family(out, "process_open_fds", "gauge",
+	    "Number of open file descriptors, by process.");
+	for (i = 0; i < n; i++) {
+		if (p[i].st.open_fds < 0)
+			continue;
+		zx_buf_appendf(out, "process_open_fds{process=\"%s\"} %lld\n",
+		    p[i].name, (long long)p[i].st.open_fds);
+	}
+	family(out, "zixly_app_db_connections", "gauge",
+	    "Pooled database connections of all app workers, by state.");
+	zx_buf_appendf(out, "zixly_app_db_connections{state=\"active\"} %lld\n"
+	    "zixly_app_db_connections{state=\"idle\"} %lld\n",
+	    (long long)db_busy, (long long)db_idle);
+}

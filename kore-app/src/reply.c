@@ -38,6 +38,8 @@ ctx_free(struct http_request *req)
 
 	if (ctx == NULL)
 		return;
+	if (ctx->holds_conn)		/* gone mid-statement (Kore drops it) */
+		zx_dbconns_released();
 	if (ctx->cleanup != NULL)
 		ctx->cleanup(ctx);
 	zx_buf_free(&ctx->body);

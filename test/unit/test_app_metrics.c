@@ -3,7 +3,8 @@
  * (kore-app/src/metrics_text.c): the exposition's shape (HELP and TYPE once per family, before
  * its samples; every sample line "name{labels} value"), cumulative histogram buckets that agree
  * with _count and the request counter, codes and routes outside the tables, and the queue depth
- * gauge left out when the database could not be asked.
+ * gauge left out when the database could not be asked; the process_* families and database
+ * connections, and /proc/<pid>/stat read for them (kore-app/src/procstat.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,10 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "buf.h"
 #include "metrics.h"
+#include "procstat.h"
 
 static struct zx_metrics *
 fresh(void)
@@ -229,6 +234,97 @@ test_out_of_table(void **state)
 	free(m);
 }
 
+static void
+test_processes(void **state)
+{
+	struct zx_proc_sample	p[2];
+	struct zx_buf		b;
+
+	(void)state;
+	memset(p, 0, sizeof(p));
+	strcpy(p[0].name, "main");
+	p[0].st.cpu_seconds = 1.234;
+	p[0].st.rss_bytes = 23456789;
+	p[0].st.start_time = 1700000000.5;
+	p[0].st.open_fds = 11;
+	strcpy(p[1].name, "worker1");
+	p[1].st.cpu_seconds = 0;
+	p[1].st.rss_bytes = 4096;
+	p[1].st.start_time = 1700000001;
+	p[1].st.open_fds = -1;		/* not readable: left out */
+	zx_buf_init(&b, 1024);
+	zx_metrics_render_processes(p, 2, 3, 13, &b);
+	assert_exposition(b.data);
+	assert_true(sample(b.data, "process_cpu_seconds_total{process=\"main\"}") == 1.23);
+	assert_true(sample(b.data, "process_cpu_seconds_total{process=\"worker1\"}") == 0);
+	assert_true(sample(b.data, "process_resident_memory_bytes{process=\"main\"}") ==
+	    23456789);
+	assert_true(sample(b.data, "process_start_time_seconds{process=\"main\"}") ==
+	    1700000000.5);
+	assert_true(sample(b.data, "process_open_fds{process=\"main\"}") == 11);
+	assert_int_equal(count_lines_with(b.data, "process_open_fds{"), 1);
+	assert_int_equal(count_lines_with(b.data, "process_resident_memory_bytes{"), 2);
+	assert_true(sample(b.data, "zixly_app_db_connections{state=\"active\"}") == 3);
+	assert_true(sample(b.data, "zixly_app_db_connections{state=\"idle\"}") == 13);
+	assert_non_null(strstr(b.data, "# TYPE process_cpu_seconds_total counter\n"));
+	/* No processes readable: the families stay declared, without samples. */
+	zx_buf_reset(&b);
+	zx_metrics_render_processes(p, 0, 0, 0, &b);
+	assert_exposition(b.data);
+	assert_int_equal(count_lines_with(b.data, "process_"), 0);
+	zx_buf_free(&b);
+}
+
+static void
+test_procstat_parse(void **state)
+{
+	static const struct zx_procstat_base base = { 100, 4096, 1700000000 };
+	struct zx_procstat	st;
+
+	(void)state;
+	/* A command name with spaces and parentheses; negative priority and nice. */
+	assert_int_equal(zx_procstat_parse("4242 (kore (wrk) 1) S 4200 4242 4200 0 -1 "
+	    "4194560 1234 0 0 0 250 150 0 0 -20 -5 1 0 12345 23456789 5000 "
+	    "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n",
+	    &base, &st), 0);
+	assert_true(st.cpu_seconds == 4.0);		/* (250 + 150) / 100 */
+	assert_true(st.start_time == 1700000123.45);	/* btime + 12345 / 100 */
+	assert_int_equal(st.rss_bytes, 5000 * 4096);
+	assert_int_equal(zx_procstat_parse("4242 (kore) S 1 2 3", &base, &st), -1);
+	assert_int_equal(zx_procstat_parse("4242 kore S 1 2 3", &base, &st), -1);
+	assert_int_equal(zx_procstat_parse("", &base, &st), -1);
+
+	assert_int_equal(zx_procstat_btime("cpu  1 2 3\nintr 5 6\nbtime 1699999999\n"
+	    "processes 4\n"), 1699999999);
+	assert_int_equal(zx_procstat_btime("btime 42"), 42);
+	assert_int_equal(zx_procstat_btime("cpu 1\nxbtime 5\n"), -1);
+	assert_int_equal(zx_procstat_btime("btime x\n"), -1);
+}
+
+static void
+test_procstat_self(void **state)
+{
+	struct zx_procstat_base	base;
+	struct zx_procstat	st;
+	int			fd, n = 0;
+
+	(void)state;
+	assert_int_equal(zx_procstat_init(&base), 0);
+	assert_int_equal(zx_procstat_read(getpid(), &base, &st), 0);
+	assert_true(st.rss_bytes > 1024 * 1024);
+	assert_true(st.cpu_seconds >= 0);
+	assert_true(st.start_time > (double)base.boot_time &&
+	    st.start_time <= (double)time(NULL) + 1);
+	/* The descriptors open here, counted another way. */
+	for (fd = 0; fd < 4096; fd++) {
+		if (fcntl(fd, F_GETFD) != -1)
+			n++;
+	}
+	assert_int_equal(st.open_fds, n);
+	/* A process that does not exist. */
+	assert_int_equal(zx_procstat_read(0x7ffffff0, &base, &st), -1);
+}
+
 int
 main(void)
 {
@@ -237,6 +333,9 @@ main(void)
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_out_of_table),
+		cmocka_unit_test(test_processes),
+		cmocka_unit_test(test_procstat_parse),
+		cmocka_unit_test(test_procstat_self),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
