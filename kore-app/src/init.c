@@ -119,13 +119,16 @@ kore_parent_configure(int argc, char **argv)
 	pgsql_conn_max = (u_int16_t)zx_config.db_pool;
 	/*
 	 * Session settings for every pooled connection: enqueues from the
-	 * app wake workers through zixly_wait's commit hook, not NOTIFY,
-	 * whose database-wide lock is held across the commit flush and would
-	 * serialise concurrent webhook commits; and no JIT, which the batch
-	 * statements' (over)estimated costs would trigger for nothing.
+	 * app wake workers through zixly_wait's commit hook, not NOTIFY
+	 * zixly_jobs, whose database-wide lock is held across the commit
+	 * flush and would serialise concurrent webhook commits; the status
+	 * events live dashboards follow are still sent (one per statement,
+	 * and webhooks are enqueued many per statement); and no JIT, which
+	 * the batch statements' (over)estimated costs would trigger for
+	 * nothing.
 	 */
 	if ((conninfo = zx_conninfo_with_options(zx_config.database_url,
-	    "-c zixly.notify=off -c jit=off", err, sizeof(err))) == NULL)
+	    "-c zixly.notify=events -c jit=off", err, sizeof(err))) == NULL)
 		fatal("zixly: %s", err);
 	zx_db_register(conninfo);
 	free(conninfo);

@@ -3,7 +3,8 @@
 # through node's test runner, against real servers started here with test/lib/harness.sh:
 #   - a throwaway cluster with zixly and the sample prices (data/eustockmarkets.csv);
 #   - two dashboard users of different tenants, and a job of the second one;
-#   - bin/zixly-app (ZIXLY_APP_BIN=bin/asan/zixly-app for the sanitizer build), on 127.0.0.1;
+#   - the sanitizer build bin/asan/zixly-app (ZIXLY_APP_BIN=bin/zixly-app for the plain one),
+#     on 127.0.0.1;
 #   - bin/zixly-worker, started paused: the test sends it SIGUSR1 once it has seen a job
 #     QUEUED on the list, so the QUEUED -> COMPLETED change is watched, not raced.
 # Screenshots go to test/output/browser/. Fails (never skips) without node_modules.
@@ -11,6 +12,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . test/lib/harness.sh
 . kore-app/test/app_helpers.sh
+APP_BIN=${ZIXLY_APP_BIN:-$ZX_ROOT/bin/asan/zixly-app}
 
 CHROMIUM=${ZX_CHROMIUM:-/usr/bin/chromium}
 [ -f package.json ] && [ -f package-lock.json ] ||
