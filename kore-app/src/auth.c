@@ -19,8 +19,6 @@
 #include "errors.h"
 #include "jwt.h"
 
-#define ZX_JWT_ISSUER	"zixly"
-#define ZX_JWT_AUDIENCE	"zixly-dashboard"
 
 static struct zx_jwt_config	jwt;
 

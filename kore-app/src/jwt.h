@@ -18,6 +18,10 @@
 #define ZX_JWT_ID_MAX		64
 #define ZX_JWT_EMAIL_MAX	254
 
+/* What the app's tokens name as iss and aud (login issues them, the API and /api/live check them). */
+#define ZX_JWT_ISSUER		"zixly"
+#define ZX_JWT_AUDIENCE		"zixly-dashboard"
+
 struct zx_jwt_claims {
 	char		sub[ZX_JWT_ID_MAX + 1];		/* user id */
 	char		tid[ZX_JWT_ID_MAX + 1];		/* tenant id */

@@ -45,10 +45,6 @@
 #define LIVE_RETRY_MAX_MS	30000
 #define LIVE_CLOSE_EXPIRED	4001
 
-/* The issuer and audience auth.c signs login tokens with. */
-#define LIVE_JWT_ISSUER		"zixly"
-#define LIVE_JWT_AUDIENCE	"zixly-dashboard"
-
 struct live_client {
 	struct connection		*c;
 	char				 tenant[ZX_ID_MAX + 1];
@@ -137,7 +133,7 @@ zx_api_live(struct http_request *req)
 	char				 tok[ZX_TOKEN_MAX + 1];
 	enum zx_jwt_result		 r;
 
-	ctx = zx_ctx_create(req, sizeof(*ctx), ZX_ROUTE_OTHER, NULL, NULL);
+	ctx = zx_ctx_create(req, sizeof(*ctx), ZX_ROUTE_LIVE, NULL, NULL);
 	if (!zx_method_ok(req, ctx, HTTP_METHOD_GET))
 		return (zx_reply(req, ctx));
 	if ((h = zx_header(req, "upgrade")) == NULL ||
@@ -156,20 +152,20 @@ zx_api_live(struct http_request *req)
 
 	jwt.secret = zx_config.jwt_secret;
 	jwt.secret_len = zx_config.jwt_secret_len;
-	jwt.issuer = LIVE_JWT_ISSUER;
-	jwt.audience = LIVE_JWT_AUDIENCE;
+	jwt.issuer = ZX_JWT_ISSUER;
+	jwt.audience = ZX_JWT_AUDIENCE;
 	if ((r = zx_jwt_verify(&jwt, tok, (int64_t)time(NULL), &claims)) !=
 	    ZX_JWT_OK) {
 		zx_fail(ctx, 401, "unauthorized", zx_jwt_strerror(r));
 		return (zx_reply(req, ctx));
 	}
 
-	/* 101 is not among the codes /metrics counts: not recorded. */
 	http_response_header(req, "sec-websocket-protocol", LIVE_PROTOCOL);
 	upgrading = &claims;
 	kore_websocket_handshake(req, "zx_live_connect", "zx_live_message",
 	    "zx_live_disconnect");
 	upgrading = NULL;
+	zx_metrics_observe(zx_metrics, ZX_ROUTE_LIVE, 101, zx_now_us() - ctx->t0);
 	return (KORE_RESULT_OK);
 }
 

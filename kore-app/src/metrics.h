@@ -26,11 +26,14 @@ enum zx_route {
 	ZX_ROUTE_CANCEL,
 	ZX_ROUTE_RETRY,
 	ZX_ROUTE_STRATEGIES,
+	ZX_ROUTE_TICKERS,
+	ZX_ROUTE_LIVE,
+	ZX_ROUTE_PAGES,		/* dashboard pages and their assets */
 	ZX_ROUTE_OTHER,
 	ZX_ROUTE_COUNT
 };
 
-#define ZX_CODE_COUNT		20	/* see metrics_text.c codes[] */
+#define ZX_CODE_COUNT		22	/* see metrics_text.c codes[] */
 #define ZX_BUCKET_COUNT		14	/* finite buckets; +Inf is implied */
 
 /* What zixly_queue_stats counts cheaply: waiting, running, dead letters. */

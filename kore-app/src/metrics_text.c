@@ -30,13 +30,16 @@ static const char *const routes[ZX_ROUTE_COUNT] = {
 	"/api/pipelines/{id}/cancel",
 	"/api/pipelines/{id}/retry",
 	"/api/strategies/top",
+	"/api/tickers",
+	"/api/live",
+	"pages",
 	"other",
 };
 
 /* Status codes the app can answer with; anything else counts as 500. */
 static const int codes[ZX_CODE_COUNT] = {
-	200, 201, 202, 204, 400, 401, 403, 404, 405, 408,
-	409, 411, 413, 415, 422, 429, 500, 501, 503, 504
+	101, 200, 201, 202, 204, 304, 400, 401, 403, 404, 405,
+	408, 409, 411, 413, 415, 422, 429, 500, 501, 503, 504
 };
 
 /* Upper bounds in microseconds and as printed. */

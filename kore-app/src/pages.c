@@ -99,10 +99,7 @@ serve(struct http_request *req, int status, const struct zx_asset *a,
 		http_response_stream(req, status, (void *)(uintptr_t)a->data,
 		    a->len, NULL, NULL);
 	}
-	/* 304 is not among the codes /metrics counts: not recorded. */
-	if (status != 304)
-		zx_metrics_observe(zx_metrics, ZX_ROUTE_OTHER, status,
-		    zx_now_us() - t0);
+	zx_metrics_observe(zx_metrics, ZX_ROUTE_PAGES, status, zx_now_us() - t0);
 	return (KORE_RESULT_OK);
 }
 
@@ -112,7 +109,7 @@ method_not_allowed(struct http_request *req)
 {
 	struct zx_ctx	*ctx;
 
-	ctx = zx_ctx_create(req, sizeof(*ctx), ZX_ROUTE_OTHER, NULL, NULL);
+	ctx = zx_ctx_create(req, sizeof(*ctx), ZX_ROUTE_PAGES, NULL, NULL);
 	(void)zx_method_ok(req, ctx, HTTP_METHOD_GET);
 	return (zx_reply(req, ctx));
 }

@@ -41,7 +41,7 @@ zx_api_tickers(struct http_request *req)
 	if (http_state_exists(req))
 		return (zx_db_run(req));
 
-	ctx = zx_ctx_create(req, sizeof(*ctx), ZX_ROUTE_OTHER, &tickers_flow,
+	ctx = zx_ctx_create(req, sizeof(*ctx), ZX_ROUTE_TICKERS, &tickers_flow,
 	    NULL);
 	if (!zx_method_ok(req, ctx, HTTP_METHOD_GET))
 		return (zx_reply(req, ctx));

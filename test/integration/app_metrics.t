@@ -93,6 +93,20 @@ is "$active" 0 "no connection is busy once the load is over"
 is "$((active + idle))" "$sessions" "the app's open connections are the sessions PostgreSQL sees from it ($sessions)"
 ok "$([ "$sessions" -ge 1 ] && [ "$sessions" -le 16 ] && echo 0 || echo 1)" "at least one, at most two pools of 8 ($sessions)"
 
+# dashboard pages (and their 304 revalidations) and the live socket have routes of their own
+req GET /dashboard
+etag=$(hdr etag)
+req GET /dashboard -H "If-None-Match: $etag"
+is "$ST" 304 "a page revalidated with its ETag is a 304"
+req GET /api/live
+m=$(curl -s "$APP_URL/metrics")
+ok "$([ "$(printf '%s\n' "$m" | val 'http_requests_total{route="pages",code="200"}')" -ge 1 ] && echo 0 || echo 1)" \
+	"pages are counted under route=\"pages\""
+ok "$([ "$(printf '%s\n' "$m" | val 'http_requests_total{route="pages",code="304"}')" -ge 1 ] && echo 0 || echo 1)" \
+	"... and their 304s under code=\"304\""
+ok "$([ "$(printf '%s\n' "$m" | val 'http_requests_total{route="/api/live",code="400"}')" -ge 1 ] && echo 0 || echo 1)" \
+	"a plain GET of /api/live is counted under its route as the 400 it is"
+
 req GET /health
 is "$ST" 200 "still healthy"
 app_stop
