@@ -106,6 +106,22 @@ int	 zx_query_arg(struct http_request *, struct zx_ctx *, const char *,
 	    char **, const char *);
 const char *zx_header(struct http_request *, const char *);
 
+/* pgsql_more.c: named prepared statements, settling a statement */
+struct zx_prepared {
+	const char	*name;
+	const char	*sql;
+	int		 nparams;
+	int		 id;		/* 0..31, unique */
+};
+
+int	 zx_prepared_ready(struct kore_pgsql *, const struct zx_prepared *);
+int	 zx_prepared_send_prepare(struct kore_pgsql *,
+	    const struct zx_prepared *);
+void	 zx_prepared_note(struct kore_pgsql *, const struct zx_prepared *);
+int	 zx_prepared_send(struct kore_pgsql *, const struct zx_prepared *,
+	    const char *const *);
+int	 zx_pgsql_settle(struct kore_pgsql *);
+
 /* db.c */
 int	 zx_db_run(struct http_request *);
 int	 zx_db_start(struct http_request *, struct zx_ctx *);
@@ -130,7 +146,7 @@ char	*zx_jwt_issue(const char *, const char *, const char *, int64_t *);
  * and is woken with its own row of the shared statement's result.
  */
 #define ZX_MEMBER_OK		1	/* got its row */
-#define ZX_MEMBER_NOROW		2	/* admit: the API key is not valid */
+#define ZX_MEMBER_NOROW		2	/* admit, submit: the API key is not valid */
 #define ZX_MEMBER_FAILED	3	/* a SQL error: redo this one alone */
 #define ZX_MEMBER_LOST		4	/* no database: 503 */
 
@@ -160,6 +176,8 @@ struct zx_member {
 void	 zx_batch_admit(struct zx_member *, struct http_request *,
 	    const char *);
 void	 zx_batch_enqueue(struct zx_member *, struct http_request *,
+	    const char *, const char *, const char *, size_t);
+void	 zx_batch_submit(struct zx_member *, struct http_request *,
 	    const char *, const char *, const char *, size_t);
 void	 zx_batch_leave(struct zx_member *);
 

@@ -6,10 +6,18 @@
  * WAL flush; one statement per request would make the disk's flush rate
  * the app's ceiling. So requests that arrive while a statement is in
  * flight wait together and go in the next one:
- *   admit   (same API key): one key check and N rate-limit hits, in one
- *           short transaction that needs no WAL flush;
+ *   submit  (same API key and priority; the webhook's usual case): the
+ *           key check, N rate-limit hits and one zixly_enqueue_batch of
+ *           the jobs within the limit, in one statement and one commit;
+ *   admit   (same API key): the key check and N rate-limit hits alone,
+ *           in a short transaction that needs no WAL flush, for requests
+ *           that must learn their key's fate first (a bad body, an
+ *           Idempotency-Key, a submit that failed and is redone alone);
  *   enqueue (same tenant and priority): one zixly_enqueue_batch of N
- *           jobs, one commit.
+ *           jobs, one commit (POST /api/pipelines, whose tenant is known).
+ * In a submit, the rate-limit row stays locked until the commit, so two
+ * submits for one key commit one after the other; the limit counts each
+ * accepted job exactly once, across workers and app instances.
  * Each request is answered only after the statement holding its job has
  * committed, so a 202 still means "durably queued". An idle app adds no
  * delay: a lone request goes out at once, on the next turn of the event
@@ -44,7 +52,7 @@
 #define BATCH_MAX_RUNS		2		/* statements in flight per batch */
 #define BATCH_WATCH_MS		100
 
-enum { ADMIT, ENQUEUE };
+enum { ADMIT, ENQUEUE, SUBMIT };
 
 struct zx_run {
 	struct kore_pgsql	 sql;
@@ -54,6 +62,8 @@ struct zx_run {
 	int			 got;		/* rows read */
 	int			 bound;
 	int			 holds_conn;	/* counted by dbconns.c */
+	int			 preparing;	/* its Prepare is in flight */
+	int			 prepared;	/* ... and done: execute next */
 	int			 started;
 	int			 finished;
 	int			 failed;
@@ -89,6 +99,35 @@ static const char sql_admit[] =
     "ORDER BY g.i";
 
 /*
+ * Key check, one rate-limit hit per member (h), the members within the
+ * limit (b, numbered k in member order) and their jobs (j, by position
+ * in the array): one row per member, in member order, with its job's id
+ * and time when it got one. A bad key gives no rows (a is empty, and
+ * nothing is enqueued); so does a batch with nobody within the limit
+ * (the one-time filter keeps zixly_enqueue_batch from running).
+ */
+static const char sql_submit[] =
+    "WITH a AS MATERIALIZED (SELECT * FROM zixly_authenticate_api_key($1)), "
+    "h AS MATERIALIZED (SELECT g.i, r.allowed, r.remaining, r.reset_seconds "
+    "FROM a CROSS JOIN pg_catalog.generate_series(1, $3::integer) AS g(i) "
+    "CROSS JOIN LATERAL zixly_rate_limit(CASE WHEN g.i > 0 THEN "
+    "'apikey:' || a.key_id END, $2::integer, 60) AS r), "
+    "b AS MATERIALIZED (SELECT x.n, x.e - '" ZX_JOB_OPTION_KEYS "'::text[] "
+    "AS e, pg_catalog.row_number() OVER (ORDER BY x.n) AS k "
+    "FROM pg_catalog.jsonb_array_elements($4::jsonb) WITH ORDINALITY "
+    "AS x(e, n) JOIN h ON h.i = x.n AND h.allowed), "
+    "j AS MATERIALIZED (SELECT q.id, q.created_at, q.ordinality AS k "
+    "FROM a CROSS JOIN LATERAL zixly_enqueue_batch('trading-sweep', "
+    "(SELECT pg_catalog.jsonb_agg(b.e ORDER BY b.n) FROM b), "
+    "pg_catalog.set_config('zixly.tenant_id', a.tenant_id, true), "
+    "priority => $5::integer) WITH ORDINALITY AS q "
+    "WHERE EXISTS (SELECT 1 FROM b)) "
+    "SELECT h.i, a.tenant_id, h.allowed, h.remaining, h.reset_seconds, "
+    "j.id, " ZX_SQL_TS("j.created_at") " "
+    "FROM a CROSS JOIN h LEFT JOIN b ON b.n = h.i "
+    "LEFT JOIN j ON j.k = b.k ORDER BY h.i";
+
+/*
  * The tenant is set by an argument of zixly_enqueue_batch, so it is in
  * place (for row-level security) before the function inserts anything.
  * Rows come back in the order of the array.
@@ -102,6 +141,13 @@ static const char sql_enqueue[] =
     "pg_catalog.set_config('zixly.tenant_id', $1, true), "
     "priority => $3::integer) AS j";
 
+/* Prepared once per connection (pgsql_more.c), by kind. */
+static const struct zx_prepared statements[] = {
+	[ADMIT] = { "zx_batch_admit", sql_admit, 3, 0 },
+	[ENQUEUE] = { "zx_batch_enqueue", sql_enqueue, 3, 1 },
+	[SUBMIT] = { "zx_batch_submit", sql_submit, 5, 2 },
+};
+
 static struct zx_batch	*batch_get(int, const char *, const char *);
 static void		 batch_join(struct zx_batch *, struct zx_member *,
 			    struct http_request *);
@@ -109,6 +155,7 @@ static void		 batch_schedule(struct zx_batch *, uint64_t);
 static void		 batch_tick(void *, uint64_t);
 static void		 run_new(struct zx_batch *);
 static void		 run_start(struct zx_run *);
+static void		 run_execute(struct zx_run *);
 static void		 run_cb(struct kore_pgsql *, void *);
 static void		 run_rows(struct zx_run *);
 static void		 run_finish(struct zx_run *);
@@ -156,6 +203,16 @@ zx_batch_admit(struct zx_member *m, struct http_request *req,
 	m->body = NULL;
 	m->body_len = 0;
 	batch_join(batch_get(ADMIT, api_key, ""), m, req);
+}
+
+/* Check the key, count the request and enqueue its job, all at once. */
+void
+zx_batch_submit(struct zx_member *m, struct http_request *req,
+    const char *api_key, const char *prio, const char *body, size_t len)
+{
+	m->body = body;
+	m->body_len = len;
+	batch_join(batch_get(SUBMIT, api_key, prio), m, req);
 }
 
 /* Enqueue one job body for a tenant at a priority. */
@@ -224,6 +281,8 @@ batch_tick(void *arg, uint64_t now)
 			run_finish(run);
 		else if (!run->started)
 			run_start(run);
+		else if (run->prepared)
+			run_execute(run);
 	}
 
 	while (b->npending > 0 && b->nruns < BATCH_MAX_RUNS)
@@ -250,8 +309,8 @@ run_new(struct zx_batch *b)
 	run = kore_calloc(1, sizeof(*run));
 	run->batch = b;
 	run->slots = kore_calloc(BATCH_MAX_MEMBERS, sizeof(*run->slots));
-	zx_buf_init(&run->arg, b->kind == ENQUEUE ? b->pending_bytes + 64 : 64);
-	if (b->kind == ENQUEUE)
+	zx_buf_init(&run->arg, b->kind != ADMIT ? b->pending_bytes + 64 : 64);
+	if (b->kind != ADMIT)
 		zx_buf_puts(&run->arg, "[");
 
 	while ((m = TAILQ_FIRST(&b->pending)) != NULL &&
@@ -264,7 +323,7 @@ run_new(struct zx_batch *b)
 		m->run = run;
 		m->index = n;
 		run->slots[n] = m;
-		if (b->kind == ENQUEUE) {
+		if (b->kind != ADMIT) {
 			if (n > 0)
 				zx_buf_puts(&run->arg, ",");
 			zx_buf_append(&run->arg, m->body, m->body_len);
@@ -272,7 +331,7 @@ run_new(struct zx_batch *b)
 		bytes += m->body_len;
 		n++;
 	}
-	if (b->kind == ENQUEUE)
+	if (b->kind != ADMIT)
 		zx_buf_puts(&run->arg, "]");
 	run->n = n;
 	(void)snprintf(run->count, sizeof(run->count), "%d", n);
@@ -286,8 +345,6 @@ static void
 run_start(struct zx_run *run)
 {
 	struct zx_batch	*b = run->batch;
-	const char	*params[3];
-	int		 ok;
 
 	if (!run->bound) {
 		kore_pgsql_init(&run->sql);
@@ -308,19 +365,49 @@ run_start(struct zx_run *run)
 	zx_dbconns_acquired(&run->sql);
 	run->holds_conn = 1;
 
+	if (zx_prepared_ready(&run->sql, &statements[b->kind])) {
+		run_execute(run);
+		return;
+	}
+	run->preparing = 1;
+	if (!zx_prepared_send_prepare(&run->sql, &statements[b->kind])) {
+		run->failed = run->lost = run->finished = 1;
+		batch_schedule(b, 0);
+	}
+}
+
+/* The run's statement, by name, on the connection it holds. */
+static void
+run_execute(struct zx_run *run)
+{
+	struct zx_batch	*b = run->batch;
+	const char	*params[5];
+
+	if (run->prepared) {
+		run->prepared = 0;
+		switch (zx_pgsql_settle(&run->sql)) {
+		case 0:
+			return;		/* the Prepare's end is still to come */
+		case -1:
+			run->failed = run->lost = run->finished = 1;
+			batch_schedule(b, 0);
+			return;
+		}
+		zx_prepared_note(&run->sql, &statements[b->kind]);
+		run->preparing = 0;
+	}
+
 	params[0] = b->key;
-	if (b->kind == ADMIT) {
-		params[1] = zx_ratelimit_param();
-		params[2] = run->count;
-		ok = kore_pgsql_query_param_fields(&run->sql, sql_admit, 0, 3,
-		    params, NULL, NULL);
-	} else {
+	if (b->kind == ENQUEUE) {
 		params[1] = run->arg.data;
 		params[2] = b->prio;
-		ok = kore_pgsql_query_param_fields(&run->sql, sql_enqueue, 0,
-		    3, params, NULL, NULL);
+	} else {
+		params[1] = zx_ratelimit_param();
+		params[2] = run->count;
+		params[3] = run->arg.data;	/* submit only */
+		params[4] = b->prio;
 	}
-	if (!ok) {
+	if (!zx_prepared_send(&run->sql, &statements[b->kind], params)) {
 		run->failed = run->lost = run->finished = 1;
 		batch_schedule(b, 0);
 	}
@@ -352,6 +439,12 @@ run_cb(struct kore_pgsql *sql, void *arg)
 	case KORE_PGSQL_STATE_ERROR:
 		state = sql->result != NULL ?
 		    PQresultErrorField(sql->result, PG_DIAG_SQLSTATE) : NULL;
+		/* Prepared before, by a connection we lost track of: fine. */
+		if (run->preparing && state != NULL &&
+		    strcmp(state, "42P05") == 0) {
+			kore_pgsql_continue(sql);	/* DONE follows */
+			return;
+		}
 		if (!run->failed) {
 			kore_log(LOG_NOTICE, "zixly: batch of %d failed "
 			    "(SQLSTATE %s): %s", run->n, state != NULL ?
@@ -369,6 +462,11 @@ run_cb(struct kore_pgsql *sql, void *arg)
 		kore_pgsql_continue(sql);	/* drain; DONE follows */
 		return;
 	case KORE_PGSQL_STATE_DONE:
+		if (run->preparing && !run->failed) {
+			run->prepared = 1;	/* keep the connection: execute */
+			batch_schedule(run->batch, 0);
+			return;
+		}
 		kore_pgsql_continue(sql);	/* release; COMPLETE follows */
 		return;
 	case KORE_PGSQL_STATE_COMPLETE:
@@ -393,7 +491,7 @@ run_rows(struct zx_run *run)
 		idx = run->got;
 		if ((m = run->slots[idx]) == NULL)
 			continue;
-		if (run->batch->kind == ADMIT) {
+		if (run->batch->kind != ENQUEUE) {
 			(void)kore_strlcpy(m->tenant,
 			    kore_pgsql_getvalue(sql, i, 1), sizeof(m->tenant));
 			m->allowed = strcmp(kore_pgsql_getvalue(sql, i, 2),
@@ -402,7 +500,19 @@ run_rows(struct zx_run *run)
 			    kore_pgsql_getvalue(sql, i, 3), sizeof(m->remaining));
 			(void)kore_strlcpy(m->reset,
 			    kore_pgsql_getvalue(sql, i, 4), sizeof(m->reset));
-		} else {
+		}
+		if (run->batch->kind == SUBMIT) {
+			/* No job (NULL) when the request is over the limit. */
+			m->job_id[0] = m->created_at[0] = '\0';
+			if (!PQgetisnull(sql->result, i, 5)) {
+				(void)kore_strlcpy(m->job_id,
+				    kore_pgsql_getvalue(sql, i, 5),
+				    sizeof(m->job_id));
+				(void)kore_strlcpy(m->created_at,
+				    kore_pgsql_getvalue(sql, i, 6),
+				    sizeof(m->created_at));
+			}
+		} else if (run->batch->kind == ENQUEUE) {
 			(void)kore_strlcpy(m->job_id,
 			    kore_pgsql_getvalue(sql, i, 0), sizeof(m->job_id));
 			(void)kore_strlcpy(m->created_at,
@@ -437,9 +547,10 @@ run_finish(struct zx_run *run)
 		else if (run->failed)
 			m->outcome = ZX_MEMBER_FAILED;
 		else if (m->outcome != ZX_MEMBER_OK)
-			m->outcome = b->kind == ADMIT ? ZX_MEMBER_NOROW :
+			m->outcome = b->kind != ENQUEUE ? ZX_MEMBER_NOROW :
 			    ZX_MEMBER_FAILED;
-		if (m->outcome == ZX_MEMBER_OK && b->kind == ENQUEUE)
+		if (m->outcome == ZX_MEMBER_OK && b->kind != ADMIT &&
+		    m->job_id[0] != '\0')
 			zx_metrics_job_queued(zx_metrics);
 		m->done = 1;
 		m->run = NULL;

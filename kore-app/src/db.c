@@ -21,7 +21,6 @@
  */
 #include <sys/types.h>
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +39,6 @@ static int	st_send(struct http_request *);
 static int	st_wait(struct http_request *);
 static int	st_done(struct http_request *);
 static int	db_error(struct http_request *, struct zx_ctx *);
-static int	db_settle(struct zx_ctx *);
 static void	db_release(struct zx_ctx *);
 static void	db_keep_error(struct zx_ctx *, struct kore_pgsql *);
 static char	*dup_or_null(const char *);
@@ -173,8 +171,8 @@ st_wait(struct http_request *req)
 	case KORE_PGSQL_STATE_ERROR:
 		return (db_error(req, ctx));
 	case KORE_PGSQL_STATE_DONE:
-		/* This statement is complete; the next one, same connection. */
-		switch (db_settle(ctx)) {
+		/* Complete: the next one on the same connection, once read. */
+		switch (zx_pgsql_settle(&ctx->sql)) {
 		case 0:
 			return (HTTP_STATE_RETRY);	/* Kore wakes us */
 		case -1:
@@ -194,43 +192,6 @@ st_wait(struct http_request *req)
 		db_release(ctx);
 		req->fsm_state = ZX_ST_DONE;
 		return (HTTP_STATE_CONTINUE);
-	}
-}
-
-/*
- * Kore marks a statement without rows (BEGIN, COMMIT) DONE as soon as
- * its result arrives, before libpq has read the end-of-command message;
- * sending the next statement then fails ("another command is already in
- * progress"). This finishes that read without blocking, as Kore's own
- * reader does: 1 when the connection is ready for another statement,
- * 0 when more input must arrive first (Kore's read handler will set the
- * state back to DONE and wake the request), -1 if the connection failed.
- */
-static int
-db_settle(struct zx_ctx *ctx)
-{
-	struct kore_pgsql	*sql = &ctx->sql;
-	PGresult		*r;
-	int			 saved_errno;
-
-	if (sql->result != NULL) {
-		PQclear(sql->result);
-		sql->result = NULL;
-	}
-	for (;;) {
-		if (!PQconsumeInput(sql->conn->db))
-			return (-1);
-		saved_errno = errno;
-		if (PQisBusy(sql->conn->db)) {
-			if (saved_errno != EAGAIN && saved_errno != EWOULDBLOCK)
-				continue;
-			sql->state = KORE_PGSQL_STATE_WAIT;
-			sql->conn->evt.flags &= ~KORE_EVENT_READ;
-			return (0);
-		}
-		if ((r = PQgetResult(sql->conn->db)) == NULL)
-			return (1);
-		PQclear(r);	/* not expected: statements return one result */
 	}
 }
 

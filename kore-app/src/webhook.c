@@ -8,7 +8,12 @@
  * "priority" and "idempotency_key"; zixly_enqueue validates the sweep
  * parameters (SQLSTATE 22023, mapped to a 400 by errors.c).
  *
- Steps:
+ * Steps:
+ *   0. [webhook, a well-formed body without an Idempotency-Key] key
+ *      check, rate limit and enqueue in one statement shared with the
+ *      concurrent requests for the same key and priority (batch.c,
+ *      "submit"). If it fails (one bad body fails them all), each
+ *      request goes through the steps below on its own.
  *   1. [webhook] key check + rate limit, in its own quick transaction,
  *      shared with concurrent requests for the same key (batch.c).
  *   2. without an Idempotency-Key: the job joins a shared
@@ -63,7 +68,7 @@ static const char sql_enqueue_idem[] =
     "$2::jsonb - '" ZX_JOB_OPTION_KEYS "'::text[], $1, "
     "priority => $3::integer, idempotency_key => $4) AS j";
 
-enum { PHASE_START, PHASE_ADMIT, PHASE_ENQUEUE };
+enum { PHASE_START, PHASE_SUBMIT, PHASE_ADMIT, PHASE_ENQUEUE };
 
 struct enqueue_state {
 	struct zx_ctx		 ctx;
@@ -210,6 +215,12 @@ zx_enqueue_begin(struct http_request *req, struct zx_ctx *ctx)
 	enqueue_read_body(req, es);
 	if (ctx->cred != NULL && !zx_config.batch)
 		return (enqueue_alone(req, es, 1));
+	if (ctx->cred != NULL && es->pending_status == 0 && !es->has_idem) {
+		es->phase = PHASE_SUBMIT;
+		zx_batch_submit(&es->m, req, ctx->cred, es->prio, es->body,
+		    es->body_len);
+		return (KORE_RESULT_RETRY);
+	}
 	if (ctx->cred != NULL) {
 		es->phase = PHASE_ADMIT;
 		zx_batch_admit(&es->m, req, ctx->cred);
@@ -264,13 +275,15 @@ zx_enqueue_resume(struct http_request *req)
 		return (zx_reply(req, ctx));
 	}
 	if (m->outcome == ZX_MEMBER_FAILED)
-		return (enqueue_alone(req, es, es->phase == PHASE_ADMIT));
+		return (enqueue_alone(req, es, es->phase != PHASE_ENQUEUE));
 
-	if (es->phase == PHASE_ADMIT) {
+	if (es->phase != PHASE_ENQUEUE) {
 		if (!zx_ratelimit_apply(req, ctx, m->outcome == ZX_MEMBER_OK,
 		    m->allowed ? "t" : "f", m->remaining, m->reset))
 			return (zx_reply(req, ctx));
 		(void)kore_strlcpy(ctx->tenant, m->tenant, sizeof(ctx->tenant));
+	}
+	if (es->phase == PHASE_ADMIT) {
 		if (es->pending_status != 0) {
 			zx_fail_body(ctx, es->pending_status, &es->pending);
 			return (zx_reply(req, ctx));
@@ -278,6 +291,10 @@ zx_enqueue_resume(struct http_request *req)
 		return (enqueue_admitted(req, es));
 	}
 
+	if (m->job_id[0] == '\0') {
+		zx_fail(ctx, 500, "internal_error", "the job was not queued");
+		return (zx_reply(req, ctx));
+	}
 	es->have_job = 1;
 	es->created = 1;
 	(void)kore_strlcpy(es->job_id, m->job_id, sizeof(es->job_id));

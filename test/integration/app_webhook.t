@@ -217,6 +217,28 @@ is "$(zx_sql "SELECT count(*) FROM zixly.pipeline_jobs WHERE idempotency_key LIK
 post -H "X-API-Key: $KEY" --data-binary "$P"
 is "$ST" 202 "the app still works after the injection attempts"
 
+# ---------------------------------------------------------------- concurrent requests, one statement
+# Concurrent webhooks for one key share a statement (batch.c): one invalid body fails it, and
+# every request is then redone alone, so each still gets its own answer.
+n=$(jobs)
+CONC=$ZX_CLUSTER/conc
+mkdir -p "$CONC"
+PIDS=()
+for i in $(seq 1 12); do
+	body=$P
+	[ $((i % 4)) = 0 ] && body=${P/\"SMA\"/\"RSI\"}
+	curl -s -m 10 -o "$CONC/$i.b" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		-H "X-API-Key: $KEY" --data-binary "$body" "$APP_URL/webhook/trading-sweep" >"$CONC/$i.code" &
+	PIDS+=($!)
+done
+wait "${PIDS[@]}"
+codes=$(for i in $(seq 1 12); do echo "$i:$(cat "$CONC/$i.code")"; done | paste -sd' ')
+is "$codes" "1:202 2:202 3:202 4:400 5:202 6:202 7:202 8:400 9:202 10:202 11:202 12:400" \
+	"12 concurrent requests, 3 of them invalid: 9 accepted, the 3 invalid ones 400"
+is "$(jobs)" $((n + 9)) "exactly 9 jobs were stored"
+ids=$(grep -ho '"job_id":"[a-z0-9]*"' "$CONC"/*.b | sort -u | wc -l)
+is "$ids" 9 "each accepted request has its own job"
+
 # ---------------------------------------------------------------- Idempotency-Key
 post -H "X-API-Key: $KEY" -H 'Idempotency-Key: order-1001' --data-binary "$P"
 is "$ST" 202 "first request with an Idempotency-Key: 202"
