@@ -49,10 +49,16 @@
 
 #define BATCH_MAX_MEMBERS	256		/* rows per statement */
 #define BATCH_MAX_BYTES		(1024 * 1024)	/* JSON per statement */
-#define BATCH_MAX_RUNS		2		/* statements in flight per batch */
 #define BATCH_WATCH_MS		100
 
 enum { ADMIT, ENQUEUE, SUBMIT };
+
+/*
+ * Statements in flight per batch. A submit holds its key's rate-limit
+ * row until it commits, so a second one would only wait for that lock:
+ * one at a time, and the next one takes everything that came meanwhile.
+ */
+static const int	max_runs[] = { [ADMIT] = 2, [ENQUEUE] = 2, [SUBMIT] = 1 };
 
 struct zx_run {
 	struct kore_pgsql	 sql;
@@ -285,7 +291,7 @@ batch_tick(void *arg, uint64_t now)
 			run_execute(run);
 	}
 
-	while (b->npending > 0 && b->nruns < BATCH_MAX_RUNS)
+	while (b->npending > 0 && b->nruns < max_runs[b->kind])
 		run_new(b);
 
 	if (b->nruns > 0) {
