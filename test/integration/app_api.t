@@ -106,6 +106,13 @@ try_token "an API key on the dashboard API" "$ACME_KEY" 403
 try_token "a revoked-looking key" "zx_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" 401
 req GET /api/pipelines -H "X-API-Key: $ACME_KEY"
 is "$ST" 403 "an API key in X-API-Key on the dashboard API: 403"
+for inj in "x' OR '1'='1" "zx_x';DROP/**/TABLE/**/zixly.api_keys;--" "a.b.c'--" "\$1"; do
+	req GET /api/pipelines -H "Authorization: Bearer $inj"
+	is "$ST" 401 "SQL injection as a bearer credential ($inj): 401"
+	req GET /api/pipelines -H "X-API-Key: $inj"
+	is "$ST" 401 "SQL injection in X-API-Key ($inj): 401"
+done
+is "$(zx_sql "SELECT count(*) FROM zixly.api_keys")" 1 "the api_keys table is intact"
 
 # ---------------------------------------------------------------- list
 api GET /api/pipelines
