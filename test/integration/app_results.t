@@ -114,6 +114,18 @@ for i in 1 2 3 4; do
 done
 is "$same" 4 "four concurrent downloads each get the whole grid"
 
+# A client that reads as fast as it can does not hold the worker: other requests are answered
+# while its grid is still on the way.
+curl -s -m 60 -o "$OUT/fast.json" -H "$AUTH" "$URL" &
+FAST=$!
+zx_wait_for "the fast download to start" 10 test -s "$OUT/fast.json"
+req GET /health
+is "$ST" 200 "during a fast download, another request is answered"
+ok "$(kill -0 "$FAST" 2>/dev/null && echo 0 || echo 1)" "before that download is over"
+wait "$FAST"
+cmp -s "$OUT/fast.json" "$OUT/grid.json"
+ok $? "and the download is complete"
+
 # A client that reads a little, stalls, then hangs up: the app serves others meanwhile.
 perl -MIO::Socket::INET -e '
 	my ($port, $path, $auth, $out) = @ARGV;
