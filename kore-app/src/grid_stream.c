@@ -81,7 +81,7 @@ zx_grid_stream(struct http_request *req, int status, int fd,
 	zx_grid_conv_init(&s->conv);
 	zx_buf_init(&s->data, STREAM_READ * 2);
 	zx_buf_init(&s->out, STREAM_READ * 2);
-	/* The prefix's bytes become the start of the first chunk. */
+	/* The prefix is the first chunk. */
 	zx_buf_append(&s->data, prefix->data, prefix->len);
 
 	c->hdlr_extra = s;
@@ -91,10 +91,6 @@ zx_grid_stream(struct http_request *req, int status, int fd,
 	/* Kore would close on an empty send queue, as between two bursts. */
 	s->close_at_end = (c->flags & CONN_CLOSE_EMPTY) != 0;
 	c->flags &= ~CONN_CLOSE_EMPTY;
-	if (stream_fill(s) == -1) {
-		stream_free(s);
-		return;
-	}
 	stream_queue(s);
 }
 
