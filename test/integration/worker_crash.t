@@ -104,10 +104,10 @@ is "$(zx_sql "SELECT count(*) || ' ' || count(DISTINCT sweep_run_id) || ' ' || b
 is "$(grep -c "event=job_completed job_id=$J2" "$ZW_TMP/w3.log") $(grep -c "event=job_completed job_id=$J2" "$ZW_TMP/w4.log")" \
 	"0 1" "only w4 logs its completion"
 
-# w3 carries on: it still takes new jobs
-J3=$(zw_enqueue noop '{}')
+# w3 carries on: it still takes new jobs (w4 stops first, so that only w3 can take it)
 zw_signal_wait "$W4" TERM 30
 is "$ZW_EXIT" 0 "w4 (ASan): SIGTERM, exit 0"
+J3=$(zw_enqueue noop '{}')
 zw_wait_sql 20 "SELECT status = 'COMPLETED' FROM zixly.pipeline_jobs WHERE id = '$J3'"
 is "$(q "$J3" "status || ' ' || locked_by")" "COMPLETED w3" "w3 keeps working after losing a job"
 zw_signal_wait "$W3" TERM 30
