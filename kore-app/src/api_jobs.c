@@ -175,12 +175,9 @@ zx_api_pipelines(struct http_request *req)
 
 	as = api_state(req, ZX_ROUTE_PIPELINES, ACT_LIST);
 	ctx = &as->ctx;
-	if (!zx_method_ok(req, ctx, HTTP_METHOD_GET | HTTP_METHOD_POST))
-		return (zx_reply(req, ctx));
-	if ((a = zx_auth_dashboard(req, ctx, &claims)) == ZX_AUTH_ANSWERED)
-		return (zx_reply(req, ctx));
-	if (a == ZX_AUTH_CHECK_KEY)
-		return (zx_db_start(req, ctx));
+	if ((a = zx_dashboard_begin(req, ctx, HTTP_METHOD_GET |
+	    HTTP_METHOD_POST, &claims)) != ZX_AUTH_OK)
+		return (zx_dashboard_answer(req, ctx, a));
 
 	http_populate_qs(req);
 	if (!zx_query_arg(req, ctx, "status", &v, "must be one of QUEUED, "
@@ -227,7 +224,7 @@ zx_api_pipeline(struct http_request *req)
 	struct zx_ctx		*ctx;
 	const char		*action;
 	char			 id[ZX_ID_MAX + 1];
-	int			 route, method;
+	int			 route, method, a;
 	enum job_action		 act;
 
 	if (http_state_exists(req))
@@ -264,11 +261,9 @@ zx_api_pipeline(struct http_request *req)
 
 	method = (act == ACT_CANCEL || act == ACT_RETRY) ?
 	    HTTP_METHOD_POST : HTTP_METHOD_GET;
-	if (!zx_method_ok(req, ctx, method))
-		return (zx_reply(req, ctx));
-	if (zx_auth_dashboard(req, ctx, &claims) == ZX_AUTH_ANSWERED)
-		return (zx_reply(req, ctx));
-	return (zx_db_start(req, ctx));	/* the job, or the key check */
+	if ((a = zx_dashboard_begin(req, ctx, method, &claims)) != ZX_AUTH_OK)
+		return (zx_dashboard_answer(req, ctx, a));
+	return (zx_db_start(req, ctx));
 }
 
 /* GET /api/strategies/top?ticker=&limit= */
@@ -287,12 +282,9 @@ zx_api_strategies_top(struct http_request *req)
 
 	as = api_state(req, ZX_ROUTE_STRATEGIES, ACT_TOP);
 	ctx = &as->ctx;
-	if (!zx_method_ok(req, ctx, HTTP_METHOD_GET))
-		return (zx_reply(req, ctx));
-	if ((a = zx_auth_dashboard(req, ctx, &claims)) == ZX_AUTH_ANSWERED)
-		return (zx_reply(req, ctx));
-	if (a == ZX_AUTH_CHECK_KEY)
-		return (zx_db_start(req, ctx));
+	if ((a = zx_dashboard_begin(req, ctx, HTTP_METHOD_GET, &claims)) !=
+	    ZX_AUTH_OK)
+		return (zx_dashboard_answer(req, ctx, a));
 
 	http_populate_qs(req);
 	if (!zx_query_arg(req, ctx, "ticker", &v, "must be 1 to 64 printable "

@@ -137,6 +137,14 @@ int	 zx_tenant_next(struct zx_ctx *, struct zx_stmt *,
 int	 zx_auth_dashboard(struct http_request *, struct zx_ctx *,
 	    struct zx_jwt_claims *);
 int	 zx_auth_webhook(struct http_request *, struct zx_ctx *);
+enum zx_jwt_result zx_auth_token(const char *, struct zx_jwt_claims *);
+/*
+ * The start of every dashboard API handler: the method check, then the
+ * credential. Anything but ZX_AUTH_OK goes to zx_dashboard_answer.
+ */
+int	 zx_dashboard_begin(struct http_request *, struct zx_ctx *, int,
+	    struct zx_jwt_claims *);
+int	 zx_dashboard_answer(struct http_request *, struct zx_ctx *, int);
 void	 zx_auth_setup(void);
 char	*zx_jwt_issue(const char *, const char *, const char *, int64_t *);
 

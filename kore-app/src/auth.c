@@ -93,6 +93,30 @@ unauthorized(struct http_request *req, struct zx_ctx *ctx, const char *msg,
 	zx_fail(ctx, 401, "unauthorized", msg);
 }
 
+/* A login token, checked against this app's secret, issuer and audience, now. */
+enum zx_jwt_result
+zx_auth_token(const char *tok, struct zx_jwt_claims *claims)
+{
+	return (zx_jwt_verify(&jwt, tok, (int64_t)time(NULL), claims));
+}
+
+int
+zx_dashboard_begin(struct http_request *req, struct zx_ctx *ctx, int methods,
+    struct zx_jwt_claims *claims)
+{
+	if (!zx_method_ok(req, ctx, methods))
+		return (ZX_AUTH_ANSWERED);
+	return (zx_auth_dashboard(req, ctx, claims));
+}
+
+int
+zx_dashboard_answer(struct http_request *req, struct zx_ctx *ctx, int a)
+{
+	/* An API key goes on to its check, which answers 401 or 403. */
+	return (a == ZX_AUTH_CHECK_KEY ? zx_db_start(req, ctx) :
+	    zx_reply(req, ctx));
+}
+
 int
 zx_auth_dashboard(struct http_request *req, struct zx_ctx *ctx,
     struct zx_jwt_claims *claims)
@@ -118,7 +142,7 @@ zx_auth_dashboard(struct http_request *req, struct zx_ctx *ctx,
 		break;
 	}
 
-	r = zx_jwt_verify(&jwt, tok, (int64_t)time(NULL), claims);
+	r = zx_auth_token(tok, claims);
 	if (r != ZX_JWT_OK) {
 		unauthorized(req, ctx, zx_jwt_strerror(r), 1);
 		return (ZX_AUTH_ANSWERED);
@@ -144,8 +168,7 @@ zx_auth_webhook(struct http_request *req, struct zx_ctx *ctx)
 		    "\"Bearer <key>\", or X-API-Key and it differ", 1);
 		return (ZX_AUTH_ANSWERED);
 	case ZX_CRED_JWT:
-		if (zx_jwt_verify(&jwt, tok, (int64_t)time(NULL), &claims) ==
-		    ZX_JWT_OK) {
+		if (zx_auth_token(tok, &claims) == ZX_JWT_OK) {
 			zx_fail(ctx, 403, "forbidden", "dashboard tokens "
 			    "cannot call webhooks; use an API key");
 		} else {

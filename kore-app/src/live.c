@@ -126,7 +126,6 @@ token_from_protocols(const char *h, char *tok, size_t toklen)
 int
 zx_api_live(struct http_request *req)
 {
-	static struct zx_jwt_config	 jwt;
 	struct zx_jwt_claims		 claims;
 	struct zx_ctx			*ctx;
 	const char			*h;
@@ -150,12 +149,7 @@ zx_api_live(struct http_request *req)
 		return (zx_reply(req, ctx));
 	}
 
-	jwt.secret = zx_config.jwt_secret;
-	jwt.secret_len = zx_config.jwt_secret_len;
-	jwt.issuer = ZX_JWT_ISSUER;
-	jwt.audience = ZX_JWT_AUDIENCE;
-	if ((r = zx_jwt_verify(&jwt, tok, (int64_t)time(NULL), &claims)) !=
-	    ZX_JWT_OK) {
+	if ((r = zx_auth_token(tok, &claims)) != ZX_JWT_OK) {
 		zx_fail(ctx, 401, "unauthorized", zx_jwt_strerror(r));
 		return (zx_reply(req, ctx));
 	}

@@ -117,12 +117,9 @@ zx_results_start(struct http_request *req, const char *id)
 	zx_buf_init(&rs->db_csv, 1024);
 	(void)kore_strlcpy(rs->id, id, sizeof(rs->id));
 
-	if (!zx_method_ok(req, ctx, HTTP_METHOD_GET))
-		return (zx_reply(req, ctx));
-	if ((a = zx_auth_dashboard(req, ctx, &claims)) == ZX_AUTH_ANSWERED)
-		return (zx_reply(req, ctx));
-	if (a == ZX_AUTH_CHECK_KEY)
-		return (zx_db_start(req, ctx));
+	if ((a = zx_dashboard_begin(req, ctx, HTTP_METHOD_GET, &claims)) !=
+	    ZX_AUTH_OK)
+		return (zx_dashboard_answer(req, ctx, a));
 	http_populate_qs(req);
 	if (!zx_query_arg(req, ctx, "format", &fmt, "must be json or csv"))
 		return (zx_reply(req, ctx));

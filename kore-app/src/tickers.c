@@ -37,17 +37,16 @@ zx_api_tickers(struct http_request *req)
 {
 	struct zx_jwt_claims	 claims;
 	struct zx_ctx		*ctx;
+	int			 a;
 
 	if (http_state_exists(req))
 		return (zx_db_run(req));
 
 	ctx = zx_ctx_create(req, sizeof(*ctx), ZX_ROUTE_TICKERS, &tickers_flow,
 	    NULL);
-	if (!zx_method_ok(req, ctx, HTTP_METHOD_GET))
-		return (zx_reply(req, ctx));
-	if (zx_auth_dashboard(req, ctx, &claims) == ZX_AUTH_ANSWERED)
-		return (zx_reply(req, ctx));
-	/* ZX_AUTH_CHECK_KEY swapped in the API-key flow (a 401 or 403). */
+	if ((a = zx_dashboard_begin(req, ctx, HTTP_METHOD_GET, &claims)) !=
+	    ZX_AUTH_OK)
+		return (zx_dashboard_answer(req, ctx, a));
 	return (zx_db_start(req, ctx));
 }
 
