@@ -22,7 +22,9 @@
  *       payload is P plus "enq_mono_ms": CLOCK_MONOTONIC in ms read just before the call.
  *       Waits until all M are completed, reads the worker's latency file (lines
  *       "<job id> <start - enq_mono_ms>", written by the noop handler whose first action reads
- *       CLOCK_MONOTONIC), and prints nearest-rank p50/p95/p99 as RESULT lines.
+ *       CLOCK_MONOTONIC), and prints nearest-rank p50/p95/p99 as RESULT lines.  Then the
+ *       floor: M calls of a plain INSERT of the same payload into q4_floor (made by q4.sh), at
+ *       the same pace; their durations' percentiles as RESULT lines of system=plain-insert.
  *
  * Exit status 0 ok, 1 failed run, 2 usage.
  */
@@ -256,37 +258,60 @@ percentile(const double *sorted, long n, double p)
 	return sorted[rank - 1];
 }
 
-static int
-q4(long m, long gap, const char *latency_file)
+/*
+ * Runs the one-parameter prepared statement `stmt` m times, call i starting at
+ * max(t0 + i * gap ms, the return of call i-1), with payload P plus "enq_mono_ms" (read just
+ * before the call).  Returns the calls' durations in ms, sorted; the caller frees them.
+ */
+static double *
+paced_calls(PGconn *conn, const char *stmt, long m, long gap)
 {
-	PGconn *conn = connect_db();
-	PGresult *r;
-	double t0, *lat, *call;
-	long got = 0;
-	char payload[256], line[256];
-	FILE *fp;
+	double t0 = mono_ms(), *call = calloc((size_t)m, sizeof(double));
+	char payload[256];
 
-	r = PQprepare(conn, "enqueue", "SELECT id FROM zixly_enqueue('noop', $1::jsonb)", 1, NULL);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		die(conn, "prepare");
-	PQclear(r);
-	call = calloc((size_t)m, sizeof(double));
-	t0 = mono_ms();
+	if (call == NULL)
+		die(NULL, "out of memory");
 	for (long i = 0; i < m; i++) {
 		const char *v[1] = {payload};
 		double enq;
+		PGresult *r;
 
 		sleep_ms(t0 + (double)i * gap - mono_ms());
 		enq = mono_ms();
 		snprintf(payload, sizeof(payload), "%.*s,\"enq_mono_ms\":%.6f}",
 		    (int)strlen(PAYLOAD) - 1, PAYLOAD, enq);
-		r = PQexecPrepared(conn, "enqueue", 1, v, NULL, NULL, 0);
-		if (PQresultStatus(r) != PGRES_TUPLES_OK)
-			die(conn, "zixly_enqueue");
+		r = PQexecPrepared(conn, stmt, 1, v, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
+			die(conn, stmt);
 		PQclear(r);
 		call[i] = mono_ms() - enq;
 	}
 	qsort(call, (size_t)m, sizeof(double), cmp_double);
+	return call;
+}
+
+static void
+prepare(PGconn *conn, const char *name, const char *sql)
+{
+	PGresult *r = PQprepare(conn, name, sql, 1, NULL);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		die(conn, name);
+	PQclear(r);
+}
+
+static int
+q4(long m, long gap, const char *latency_file)
+{
+	PGconn *conn = connect_db();
+	double *lat, *call;
+	long got = 0;
+	char line[256];
+	FILE *fp;
+
+	prepare(conn, "enqueue", "SELECT id FROM zixly_enqueue('noop', $1::jsonb)");
+	prepare(conn, "insert", "INSERT INTO q4_floor (parameters) VALUES ($1::jsonb)");
+	call = paced_calls(conn, "enqueue", m, gap);
 	fprintf(stderr, "INFO zixly Q4: the enqueue call itself (commit included) took p50 %.3f ms,"
 	    " p99 %.3f ms\n", percentile(call, m, 50), percentile(call, m, 99));
 	free(call);
@@ -296,15 +321,17 @@ q4(long m, long gap, const char *latency_file)
 			break;
 		if (mono_ms() - start > 30e3) {
 			fprintf(stderr, "queue_bench: Q4 jobs not completed 30 s after the last enqueue\n");
+			PQfinish(conn);
 			return 1;
 		}
 	}
-	PQfinish(conn);
 	if ((fp = fopen(latency_file, "r")) == NULL) {
 		fprintf(stderr, "queue_bench: %s: %s\n", latency_file, strerror(errno));
+		PQfinish(conn);
 		return 1;
 	}
-	lat = calloc((size_t)m + 1, sizeof(double));
+	if ((lat = calloc((size_t)m + 1, sizeof(double))) == NULL)
+		die(NULL, "out of memory");
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		char id[128];
 		double ms;
@@ -319,6 +346,7 @@ q4(long m, long gap, const char *latency_file)
 	if (got != m) {
 		fprintf(stderr, "queue_bench: expected %ld latencies, the worker recorded %ld\n", m, got);
 		free(lat);
+		PQfinish(conn);
 		return 1;
 	}
 	qsort(lat, (size_t)m, sizeof(double), cmp_double);
@@ -328,6 +356,17 @@ q4(long m, long gap, const char *latency_file)
 	printf("RESULT system=zixly bench=Q4 metric=p95_ms value=%.2f\n", percentile(lat, m, 95));
 	printf("RESULT system=zixly bench=Q4 metric=p99_ms value=%.2f\n", percentile(lat, m, 99));
 	free(lat);
+	/*
+	 * The floor: the same calls as a plain INSERT into a table without indexes but its key.  A
+	 * job can start only after its commit is visible, so no queue on this database with
+	 * synchronous_commit on starts a job sooner than this call returns.
+	 */
+	call = paced_calls(conn, "insert", m, gap);
+	printf("RESULT system=plain-insert bench=Q4 metric=p50_ms value=%.2f\n", percentile(call, m, 50));
+	printf("RESULT system=plain-insert bench=Q4 metric=p95_ms value=%.2f\n", percentile(call, m, 95));
+	printf("RESULT system=plain-insert bench=Q4 metric=p99_ms value=%.2f\n", percentile(call, m, 99));
+	free(call);
+	PQfinish(conn);
 	return 0;
 }
 

@@ -80,9 +80,9 @@ zixly_claim(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			types[5] = {TEXTOID, INT4OID, TEXTARRAYOID, TIMESTAMPTZOID, INTERVALOID};
-	Datum		values[5];
-	char		nulls[5] = "     ";
+	Oid			types[6] = {TEXTOID, INT4OID, TEXTARRAYOID, TIMESTAMPTZOID, INTERVALOID, TIMESTAMPTZOID};
+	Datum		values[6];
+	char		nulls[6] = "      ";
 	char	   *worker_id;
 	int32		max_jobs;
 	bool		queues_null;
@@ -103,26 +103,32 @@ zixly_claim(PG_FUNCTION_ARGS)
 	nulls[2] = queues_null ? 'n' : ' ';
 	values[3] = TimestampTzGetDatum(MyStartTimestamp);
 	values[4] = lease_arg(fcinfo, 3);
+	/*
+	 * Due, started and leased as of the moment of the claim rather than the start of the
+	 * transaction: a worker claims at the end of a statement that waited in zixly_wait(), whose
+	 * now() is the start of the wait (see the worker's wait connection).
+	 */
+	values[5] = TimestampTzGetDatum(GetCurrentTimestamp());
 
 	SPI_connect();
 	ZixlyPlan(&plan,
 			  "WITH claimed AS MATERIALIZED ("
 			  "  SELECT c.id FROM zixly.pipeline_jobs c"
 			  "   WHERE c.status OPERATOR(pg_catalog.=) 'QUEUED'"
-			  "     AND c.run_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
+			  "     AND c.run_at OPERATOR(pg_catalog.<=) $6"
 			  "     AND ($3 IS NULL OR c.queue OPERATOR(pg_catalog.=) ANY ($3))"
 			  "   ORDER BY c.priority DESC, c.run_at, c.id"
 			  "   LIMIT $2 FOR UPDATE SKIP LOCKED)"
 			  "UPDATE zixly.pipeline_jobs AS j"
 			  "   SET status = 'RUNNING', attempts = j.attempts OPERATOR(pg_catalog.+) 1,"
-			  "       started_at = pg_catalog.now(), updated_at = pg_catalog.now(),"
+			  "       started_at = $6, updated_at = $6,"
 			  "       locked_by = $1, locked_pid = pg_catalog.pg_backend_pid(),"
 			  "       locked_backend_start = $4,"
-			  "       lease_expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) $5"
+			  "       lease_expires_at = $6 OPERATOR(pg_catalog.+) $5"
 			  "  FROM claimed"
 			  " WHERE j.id OPERATOR(pg_catalog.=) claimed.id"
 			  " RETURNING j, j.id, j.tenant_id",
-			  5, types);
+			  6, types);
 	rc = SPI_execute_plan(plan, values, nulls, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "zixly: claim failed: %s", SPI_result_code_string(rc));

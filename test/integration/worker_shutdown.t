@@ -8,6 +8,8 @@
 #      released (QUEUED again, attempt given back, no rows) and the worker exits 0 without
 #      waiting for it; another worker then completes it once, with one set of rows.
 #   3. A second signal during shutdown releases at once; SIGINT and SIGTERM when idle exit 0.
+#      An idle worker claims from its wait connection (zixly_wait and the claim in one
+#      statement); SIGTERM cancels that wait, which ends at once and quietly.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/lib/worker.sh"
 
@@ -70,13 +72,27 @@ zw_signal_wait "$W3" INT 20
 is "$ZW_EXIT" 0 "a second signal (SIGINT) during the 30 s shutdown: exit 0 at once"
 like "$(grep 'event=shutdown_now' "$ZW_TMP/w3.log")" 'reason="second signal"' "logged as such"
 is "$(q "$J4" "status || ' ' || coalesce(locked_by, '-')") $(rows "$J4")" "QUEUED - 0" "its sweep was released"
+zx_sql "SELECT status FROM zixly_cancel('$J4')" >/dev/null	# the queue is empty: w4 and w5 are idle
 
 zw_start w4 --metrics-port 0
 zw_signal_wait "$ZW_PID" INT 10
 is "$ZW_EXIT" 0 "SIGINT when idle: exit 0"
-zw_start w5 --metrics-port 0
-zw_signal_wait "$ZW_PID" TERM 10
+zw_use_asan
+zw_start w5 --metrics-port 0 --log-level debug
+W5=$ZW_PID
+sleep 0.5	# w5's start-up claim is over: it waits
+J5=$(PGOPTIONS="-c zixly.notify=off" zw_enqueue noop '{}')	# no NOTIFY: only zixly_wait wakes w5
+zw_wait_sql 10 "SELECT status = 'COMPLETED' FROM zixly.pipeline_jobs WHERE id = '$J5'"
+is "$(zw_status "$J5")" "COMPLETED/1" "an idle worker takes a job enqueued with zixly.notify off"
+like "$(grep 'event=claimed' "$ZW_TMP/w5.log" | grep -v 'jobs=0' | tail -1)" 'via=wait requested=[0-9]+ jobs=1' \
+	"... claimed by the statement that waited (one round trip from the commit)"
+t0=$(date +%s%N)
+zw_signal_wait "$W5" TERM 10
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 is "$ZW_EXIT" 0 "SIGTERM when idle: exit 0"
+ok "$([ "$ms" -lt 900 ] && echo 0 || echo 1)" \
+	"... at once (${ms} ms): the claiming wait is cancelled, not waited out"
+like "$(grep 'event=db_cancelled' "$ZW_TMP/w5.log")" 'call=zixly_wait' "... and the cancel is logged as such (info)"
 for w in w2 w3 w4 w5; do
 	ok "$(zw_clean_log "$w" && echo 0 || echo 1)" "$w: no error in the log"
 done

@@ -1,7 +1,7 @@
 -- zixly_claim (order, due time, max_jobs, queues, what a claim sets, argument checks),
 -- zixly_heartbeat and zixly_next_run_at.
 BEGIN;
-SELECT plan(51);
+SELECT plan(53);
 
 CREATE FUNCTION pg_temp.job(name text, prio int, due interval, q text DEFAULT 'default') RETURNS text
 LANGUAGE sql AS $$
@@ -54,16 +54,24 @@ SELECT pg_temp.job('h', 0, '-1 s') \g /dev/null
 CREATE TEMP TABLE c1 AS SELECT * FROM zixly_claim('worker-A', 1, lease => '90 seconds');
 SELECT is((SELECT status FROM c1), 'RUNNING', 'a claimed job is RUNNING');
 SELECT is((SELECT attempts FROM c1), 1, 'attempts + 1');
-SELECT is((SELECT started_at FROM c1), now(), 'started_at = now()');
+SELECT ok((SELECT started_at BETWEEN now() AND clock_timestamp() FROM c1),
+	'started_at is the moment of the claim (not the transaction''s start)');
+SELECT is((SELECT updated_at FROM c1), (SELECT started_at FROM c1), 'updated_at = started_at');
 SELECT is((SELECT locked_by FROM c1), 'worker-A', 'locked_by is the worker id');
 SELECT is((SELECT locked_pid FROM c1), pg_backend_pid(), 'locked_pid is the claiming backend');
 SELECT is((SELECT locked_backend_start FROM c1), (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()),
 	'locked_backend_start is that backend''s start time');
-SELECT is((SELECT lease_expires_at FROM c1), now() + interval '90 seconds', 'the lease runs for the given interval');
+SELECT is((SELECT lease_expires_at FROM c1), (SELECT started_at FROM c1) + interval '90 seconds',
+	'the lease runs for the given interval from the claim');
 SELECT is((SELECT row(c1.*)::text FROM c1), (SELECT row(p.*)::text FROM zixly.pipeline_jobs p JOIN c1 USING (id)),
 	'the returned row is the stored row');
 SELECT pg_temp.job('i', 0, '-1 s') \g /dev/null
-SELECT is((SELECT lease_expires_at FROM zixly_claim('w1')), now() + interval '5 minutes', 'the default lease is 5 minutes');
+SELECT is((SELECT lease_expires_at - started_at FROM zixly_claim('w1')), interval '5 minutes', 'the default lease is 5 minutes');
+-- due as of the claim: a job due after this transaction began (zixly_wait then claim in one statement)
+SELECT pg_temp.job('late', 0, '-1 s') \g /dev/null
+UPDATE zixly.pipeline_jobs SET run_at = clock_timestamp() WHERE parameters->>'name' = 'late';
+SELECT pg_sleep(0.01) \g /dev/null
+SELECT is(pg_temp.claim_one('w1'), 'late', 'a job whose run_at is after the transaction''s start but before the claim is due');
 
 -- ---------------------------------------------------------------- max_jobs and queues
 SELECT pg_temp.job('m' || g, g, '-1 s') FROM generate_series(1, 5) g \g /dev/null

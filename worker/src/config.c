@@ -61,7 +61,7 @@ static const struct opt opts[] = {
 	    "claims wait for their WAL flush (synchronous_commit); off by default: a claim lost\n"
 	    "in a crash changes nothing, since the crash also ends the claiming session"},
 	{"poll-interval", "ZIXLY_POLL_INTERVAL", OPT_DOUBLE, 0.1, 3600, "5", F(poll_interval),
-	    "seconds between safety claims when no notification came (wake-up is LISTEN)"},
+	    "seconds between safety claims when no wake-up came (zixly_wait, or LISTEN)"},
 	{"rescue-interval", "ZIXLY_RESCUE_INTERVAL", OPT_DOUBLE, 0.1, 3600, "1", F(rescue_interval),
 	    "seconds between zixly_rescue() calls"},
 	{"webhook-timeout", "ZIXLY_WEBHOOK_TIMEOUT", OPT_DOUBLE, 0.1, 60, "5", F(webhook_timeout),
@@ -102,7 +102,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: " PROG " [options]\n"
 	    "\n"
-	    "Claims jobs from the zixly queue (LISTEN zixly_jobs + zixly_claim), runs noop and\n"
+	    "Claims jobs from the zixly queue (zixly_wait + zixly_claim), runs noop and\n"
 	    "trading-sweep jobs, stores results, completes them.  Runs in the foreground and logs\n"
 	    "one line per event to stderr.  SIGTERM/SIGINT: stop claiming, finish or release the\n"
 	    "jobs in flight, exit 0.  Every option also comes from the environment variable shown;\n"

@@ -26,16 +26,28 @@ static const struct stmt control_stmts[] = {
 	{"next_run_at", "SELECT EXTRACT(EPOCH FROM zixly_next_run_at($1::text[]) - pg_catalog.now())"},
 };
 
+/* The claim columns (ZX_CLAIM_COL_*) and zixly_claim with its synchronous_commit: $1..$5 of
+ * both the claim and the wait statement. */
+#define CLAIM_COLS "c.id, c.job_type, c.tenant_id, c.queue, c.parameters, c.attempts, c.max_attempts"
+#define CLAIM_FROM "pg_catalog.set_config('synchronous_commit', $5, true) AS sc," \
+	" zixly_claim($1, $2::int, $3::text[], pg_catalog.make_interval(secs => $4::int)) AS c"
+
 static const struct stmt claim_stmts[] = {
-	{"claim", "SELECT c.id, c.job_type, c.tenant_id, c.queue, c.parameters, c.attempts,"
-	    "       c.max_attempts"
-	    "  FROM pg_catalog.set_config('synchronous_commit', $5, true) AS sc,"
-	    "       zixly_claim($1, $2::int, $3::text[], pg_catalog.make_interval(secs => $4::int)) AS c"},
+	{"claim", "SELECT " CLAIM_COLS " FROM " CLAIM_FROM},
 	{"complete_batch", "SELECT id FROM zixly_complete_batch($1, $2::text[]) AS c(id)"},
 };
 
 static const struct stmt wait_stmts[] = {
-	{"wait", "SELECT zixly_wait($1::bigint, $2::int)"},
+	/*
+	 * zixly_wait($6, $7), then, if $8 and the wait answered a generation other than $6, a
+	 * claim in the same statement.  The claim runs after the wait returns, with a snapshot and
+	 * a clock of its own (SPI, claim.c), so it sees the commit that ended the wait.  OFFSET 0
+	 * keeps the subquery whole, which makes its condition a one-time filter: a wait that timed
+	 * out claims nothing.  Without a claim the one row has NULL claim columns.
+	 */
+	{"wait", "SELECT " CLAIM_COLS ", g.gen FROM zixly_wait($6::bigint, $7::int) AS g(gen)"
+	    " LEFT JOIN LATERAL (SELECT c.* FROM " CLAIM_FROM
+	    "   WHERE $8::boolean AND g.gen OPERATOR(pg_catalog.<>) $6::bigint OFFSET 0) AS c ON true"},
 };
 
 static const struct stmt sweep_stmts[] = {
@@ -108,6 +120,14 @@ log_failure(PGconn *c, PGresult *r, const char *what)
 	    zx_db_broken(c) ? " connection=lost" : "");
 }
 
+static int
+was_cancelled(const PGresult *r)
+{
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+	return state != NULL && strcmp(state, "57014") == 0;	/* query_canceled */
+}
+
 int
 zx_db_check_url(const char *url)
 {
@@ -170,10 +190,6 @@ zx_db_connect(const char *url, enum zx_db_role role)
 			return NULL;
 		}
 		PQclear(r);
-	}
-	if (role == ZX_DB_CONTROL && zx_db_command(c, "LISTEN zixly_jobs") < 0) {
-		PQfinish(c);
-		return NULL;
 	}
 	zx_metrics_db_connections(role, 1);
 	zlog(ZX_DEBUG, "db_connected", "role=%s host=%s port=%s database=%s backend_pid=%d",
@@ -299,15 +315,26 @@ zx_db_next_run_at(PGconn *c, const char *queues_array, double *seconds, int *has
 	return ZX_OK;
 }
 
+/* The claim's parameters $1..$5 into v[0..4]; the numbers are written into n_s and lease_s. */
+static void
+claim_values(const struct zx_claim_req *q, const char **v, char n_s[16], char lease_s[16])
+{
+	snprintf(n_s, 16, "%d", q->max_jobs);
+	snprintf(lease_s, 16, "%d", q->lease);
+	v[0] = q->worker_id;
+	v[1] = n_s;
+	v[2] = q->queues_array;
+	v[3] = lease_s;
+	v[4] = q->durable ? "on" : "off";
+}
+
 int
-zx_db_send_claim(PGconn *c, const char *worker_id, int max_jobs, const char *queues_array,
-    int lease, int durable)
+zx_db_send_claim(PGconn *c, const struct zx_claim_req *q)
 {
 	char n_s[16], lease_s[16];
-	const char *v[5] = {worker_id, n_s, queues_array, lease_s, durable ? "on" : "off"};
+	const char *v[5];
 
-	snprintf(n_s, sizeof(n_s), "%d", max_jobs);
-	snprintf(lease_s, sizeof(lease_s), "%d", lease);
+	claim_values(q, v, n_s, lease_s);
 	if (!PQsendQueryPrepared(c, "claim", 5, v, NULL, NULL, 0)) {
 		log_failure(c, NULL, "send zixly_claim");
 		return ZX_ERR;
@@ -316,18 +343,36 @@ zx_db_send_claim(PGconn *c, const char *worker_id, int max_jobs, const char *que
 }
 
 int
-zx_db_send_wait(PGconn *c, long long since, int timeout_ms)
+zx_db_send_wait(PGconn *c, long long since, int timeout_ms, const struct zx_claim_req *q)
 {
-	char since_s[32], timeout_s[16];
-	const char *v[2] = {since < 0 ? NULL : since_s, timeout_s};
+	static const struct zx_claim_req none = {"-", 1, NULL, 1, 0};
+	char n_s[16], lease_s[16], since_s[32], timeout_s[16];
+	const char *v[8];
 
+	claim_values(q ? q : &none, v, n_s, lease_s);
 	snprintf(since_s, sizeof(since_s), "%lld", since);
 	snprintf(timeout_s, sizeof(timeout_s), "%d", timeout_ms);
-	if (!PQsendQueryPrepared(c, "wait", 2, v, NULL, NULL, 0)) {
+	v[5] = since < 0 ? NULL : since_s;
+	v[6] = timeout_s;
+	v[7] = q ? "true" : "false";
+	if (!PQsendQueryPrepared(c, "wait", 8, v, NULL, NULL, 0)) {
 		log_failure(c, NULL, "send zixly_wait");
 		return ZX_ERR;
 	}
 	return ZX_OK;
+}
+
+int
+zx_db_cancel(PGconn *c)
+{
+	char err[256] = "no cancel handle";
+	PGcancel *cn = PQgetCancel(c);
+	int ok = cn != NULL && PQcancel(cn, err, sizeof(err));
+
+	PQfreeCancel(cn);
+	if (!ok)
+		zlog(ZX_WARN, "db_cancel_failed", "error=%s", zx_q(err));
+	return ok ? ZX_OK : ZX_ERR;
 }
 
 int
@@ -359,7 +404,7 @@ zx_db_send_complete_batch(PGconn *c, const char *worker_id, const char *ids_arra
 }
 
 int
-zx_db_async_read(PGconn *c, PGresult **pending, PGresult **res, const char *what)
+zx_db_async_read(PGconn *c, PGresult **pending, PGresult **res, const char *what, int cancelled)
 {
 	*res = NULL;
 	if (!PQconsumeInput(c)) {
@@ -377,7 +422,10 @@ zx_db_async_read(PGconn *c, PGresult **pending, PGresult **res, const char *what
 			*res = *pending;
 			*pending = NULL;
 			if (*res != NULL && PQresultStatus(*res) != PGRES_TUPLES_OK) {
-				log_failure(c, *res, what);
+				if (cancelled && was_cancelled(*res))
+					zlog(ZX_INFO, "db_cancelled", "call=%s", what);
+				else
+					log_failure(c, *res, what);
 				PQclear(*res);
 				*res = NULL;
 			}

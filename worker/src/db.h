@@ -19,7 +19,7 @@
 #include <libpq-fe.h>
 
 enum zx_db_role {
-	ZX_DB_CONTROL,		/* LISTEN, rescue, heartbeat, release, fail, next_run_at */
+	ZX_DB_CONTROL,		/* rescue, heartbeat, release, fail, next_run_at; LISTEN */
 	ZX_DB_CLAIM,		/* claim, complete_batch (sent asynchronously) */
 	ZX_DB_SWEEP,		/* prices, results, complete, fail */
 	ZX_DB_WAIT,		/* zixly_wait (sent asynchronously, blocks in the server) */
@@ -29,8 +29,7 @@ enum zx_db_role {
 const char *zx_db_role_name(enum zx_db_role role);
 
 /*
- * Connects, prepares the statements of the role and, for ZX_DB_CONTROL, LISTENs on
- * zixly_jobs.  Returns NULL (reason logged at level warn) when the database cannot be reached.
+ * Connects and prepares the statements of the role.  Returns NULL (reason logged at level warn) when the database cannot be reached.
  * Close it with zx_db_close and the same role.
  */
 PGconn *zx_db_connect(const char *url, enum zx_db_role role);
@@ -91,19 +90,32 @@ int zx_db_next_run_at(PGconn *c, const char *queues_array, double *seconds, int 
  * the job's owner and committed durably.  So a wake-up costs one WAL flush (the producer's), not
  * two.
  */
-int zx_db_send_claim(PGconn *c, const char *worker_id, int max_jobs, const char *queues_array,
-    int lease, int durable);
+struct zx_claim_req {
+	const char *worker_id;
+	int max_jobs;
+	const char *queues_array;	/* text[] literal, NULL = every queue */
+	int lease;			/* seconds */
+	int durable;
+};
+int zx_db_send_claim(PGconn *c, const struct zx_claim_req *q);
 enum {
 	ZX_CLAIM_COL_ID, ZX_CLAIM_COL_TYPE, ZX_CLAIM_COL_TENANT, ZX_CLAIM_COL_QUEUE,
-	ZX_CLAIM_COL_PARAMS, ZX_CLAIM_COL_ATTEMPTS, ZX_CLAIM_COL_MAX_ATTEMPTS
+	ZX_CLAIM_COL_PARAMS, ZX_CLAIM_COL_ATTEMPTS, ZX_CLAIM_COL_MAX_ATTEMPTS,
+	ZX_WAIT_COL_GEN		/* the wait's result only */
 };
 
 /*
- * Sends zixly_wait(since, timeout_ms): returns the wake-up generation as soon as a commit
+ * Sends zixly_wait(since, timeout_ms): answers the wake-up generation as soon as a commit
  * after generation `since` made jobs due, or after the timeout.  since < 0 sends NULL (answers
- * the current generation at once).
+ * the current generation at once).  With q, a wait that answers a new generation (since >= 0)
+ * also claims, in the same statement: a producer's commit reaches a claimed job in one round
+ * trip.  The result has the claim's columns, its jobs' rows (one row with NULL claim columns
+ * when it claimed none or did not claim), then the generation (ZX_WAIT_COL_GEN).
  */
-int zx_db_send_wait(PGconn *c, long long since, int timeout_ms);
+int zx_db_send_wait(PGconn *c, long long since, int timeout_ms, const struct zx_claim_req *q);
+
+/* Asks the server to cancel the command in flight on c (its answer still comes, or an error). */
+int zx_db_cancel(PGconn *c);
 
 /* Does this database's zixly have zixly_wait()?  1, 0, or -1 when the query failed. */
 int zx_db_has_wait(PGconn *c);
@@ -115,7 +127,9 @@ int zx_db_send_complete_batch(PGconn *c, const char *worker_id, const char *ids_
  * Reads what arrived for the command in flight without blocking.  Returns 1 when it finished
  * (*res is its result, or NULL if it failed: reason logged), 0 when more input is needed, -1
  * when the connection broke.  *pending keeps a result across calls; start with NULL.
+ * cancelled: the caller cancelled the command, so an error saying so is expected (info).
  */
-int zx_db_async_read(PGconn *c, PGresult **pending, PGresult **res, const char *what);
+int zx_db_async_read(PGconn *c, PGresult **pending, PGresult **res, const char *what,
+    int cancelled);
 
 #endif /* ZX_DB_H */

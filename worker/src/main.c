@@ -4,11 +4,13 @@
  * One thread runs the loop; it owns every connection but the sweep threads' and all state
  * below, so none of it is locked.  It sleeps in ppoll() on:
  *   - the wait connection: zixly_wait(generation, 1000) in the server, answered at the commit
- *     that makes jobs due; an answer with a new generation sets want_claim (and the next wait
- *     is sent at once).  Producers may turn NOTIFY off (SET zixly.notify = off), never this;
- *   - the control connection: LISTEN zixly_jobs (a notification with one of our queues sets
- *     want_claim: the wake-up when zixly_wait is missing), and the synchronous calls: rescue
- *     every rescue-interval, heartbeats every lease/3, release, fail, next_run_at;
+ *     that makes jobs due.  While the worker may claim, the same statement claims after such
+ *     a wake-up (one round trip from the producer's commit to the job); otherwise an answer
+ *     with a new generation sets want_claim.  The next wait is sent at once.  Producers may
+ *     turn NOTIFY off (SET zixly.notify = off), never this;
+ *   - the control connection: the synchronous calls (rescue every rescue-interval, heartbeats
+ *     every lease/3, release, fail, next_run_at) and, only where the extension lacks
+ *     zixly_wait, LISTEN zixly_jobs (a notification with one of our queues sets want_claim);
  *   - the claim connections: zixly_claim and zixly_complete_batch sent asynchronously, one
  *     command in flight per connection.  Connection 0 claims on every wake-up; the others join
  *     only while a backlog drains (the previous claim came back full), so a drain runs several
@@ -81,6 +83,10 @@ static struct {
 		PGconn *conn;
 		PGresult *pending;
 		int busy;		/* a zixly_wait is in flight */
+		int claiming;		/* ... that claims if it answers a new generation */
+		int requested;		/* ... asking for this many jobs */
+		int cancelled;		/* ... and was cancelled (shutdown) */
+		double sent;
 		long long gen;		/* last generation seen, -1 = none since connecting */
 		double retry_at, backoff;
 	} waiter;
@@ -327,15 +333,32 @@ control_connect(void)
 	w.control_backoff = BACKOFF_MIN;
 	if ((has_wait = zx_db_has_wait(w.control)) >= 0)
 		w.waiter.available = has_wait;
-	zlog(ZX_INFO, "db_connected", "role=control host=%s port=%s database=%s held_jobs=%zu",
+	/*
+	 * NOTIFY is the wake-up only without zixly_wait.  Listening as well would have every
+	 * producer's commit signal this session and send a second claim for each job the wait
+	 * already claimed: work on both cores just when a job should start.
+	 */
+	if (has_wait != 1 && zx_db_command(w.control, "LISTEN zixly_jobs") < 0) {
+		zx_db_close(w.control, ZX_DB_CONTROL);
+		w.control = NULL;
+		zx_metrics_db_connected(0);
+		w.control_retry_at = now + w.control_backoff;
+		w.control_backoff = fmin(w.control_backoff * 2, BACKOFF_MAX);
+		return;
+	}
+	zlog(ZX_INFO, "db_connected", "role=control host=%s port=%s database=%s held_jobs=%zu wakeup=%s",
 	    zx_q(PQhost(w.control) ? PQhost(w.control) : ""), PQport(w.control), zx_q(PQdb(w.control)),
-	    w.nheld);
+	    w.nheld, has_wait == 1 ? "zixly_wait" : "listen");
 	heartbeat();		/* first: our jobs are bound to this new session */
 	rescue();
 	w.want_claim = 1;	/* whatever was enqueued while we were away */
 }
 
 /* ---------------------------------------------------------------- the wait connection */
+static struct zx_claim_req claim_request(void);
+static int may_claim(void);
+static void claimed(PGresult *r, int n, int requested, const char *via, double sent);
+
 static void
 waiter_drop(void)
 {
@@ -344,7 +367,7 @@ waiter_drop(void)
 	w.waiter.pending = NULL;
 	zx_db_close(w.waiter.conn, ZX_DB_WAIT);
 	w.waiter.conn = NULL;
-	w.waiter.busy = 0;
+	w.waiter.busy = w.waiter.claiming = 0;
 	w.waiter.retry_at = zx_mono_s() + w.waiter.backoff;
 	w.waiter.backoff = fmin(w.waiter.backoff * 2, BACKOFF_MAX);
 }
@@ -353,7 +376,9 @@ waiter_drop(void)
 static void
 waiter_step(void)
 {
-	if (!w.waiter.available || w.control == NULL || w.waiter.busy)
+	struct zx_claim_req q;
+
+	if (!w.waiter.available || w.control == NULL || w.waiter.busy || w.stopping)
 		return;
 	if (w.waiter.conn == NULL) {
 		if (zx_mono_s() < w.waiter.retry_at)
@@ -366,17 +391,26 @@ waiter_step(void)
 		w.waiter.backoff = BACKOFF_MIN;
 		w.waiter.gen = -1;	/* generations restart with the server */
 	}
-	if (zx_db_send_wait(w.waiter.conn, w.waiter.gen, w.waiter.gen < 0 ? 0 : 1000) != ZX_OK)
+	q = claim_request();
+	/* a first wait (gen < 0) answers at once and never claims */
+	w.waiter.claiming = w.waiter.gen >= 0 && may_claim();
+	if (zx_db_send_wait(w.waiter.conn, w.waiter.gen, w.waiter.gen < 0 ? 0 : 1000,
+	    w.waiter.claiming ? &q : NULL) != ZX_OK) {
 		waiter_drop();
-	else
-		w.waiter.busy = 1;
+		return;
+	}
+	w.waiter.busy = 1;
+	w.waiter.cancelled = 0;
+	w.waiter.requested = q.max_jobs;
+	w.waiter.sent = zx_mono_s();
 }
 
 static void
 waiter_input(void)
 {
 	PGresult *r;
-	int rc = zx_db_async_read(w.waiter.conn, &w.waiter.pending, &r, "zixly_wait");
+	int rc = zx_db_async_read(w.waiter.conn, &w.waiter.pending, &r, "zixly_wait",
+	    w.waiter.cancelled);
 	long long gen;
 
 	if (rc < 0) {
@@ -390,14 +424,19 @@ waiter_input(void)
 		waiter_drop();
 		return;
 	}
-	gen = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
+	gen = strtoll(PQgetvalue(r, 0, ZX_WAIT_COL_GEN), NULL, 10);
 	/*
-	 * A new generation: some commit made jobs due.  A claim sent after this answer sees every
-	 * commit counted in gen, and the next wait returns on any later one: no lost wake-ups.
+	 * A new generation: some commit made jobs due.  A claim made after the wait returned (in
+	 * its statement, or sent after this answer) sees every commit counted in gen, and the next
+	 * wait returns on any later one: no lost wake-ups.
 	 */
-	if (gen != w.waiter.gen)
+	if (gen != w.waiter.gen && w.waiter.claiming)
+		claimed(r, PQgetisnull(r, 0, ZX_CLAIM_COL_ID) ? 0 : PQntuples(r), w.waiter.requested,
+		    "wait", w.waiter.sent);
+	else if (gen != w.waiter.gen)
 		w.want_claim = 1;
+	PQclear(r);
+	w.waiter.claiming = 0;
 	w.waiter.gen = gen;
 	waiter_step();
 }
@@ -471,18 +510,33 @@ free_slots(void)
 	return w.cfg.concurrency - (int)w.nheld;
 }
 
+/* A claim for every free slot while sweeps are held, else a batch. */
+static struct zx_claim_req
+claim_request(void)
+{
+	struct zx_claim_req q = {w.cfg.worker_id, w.sized ? free_slots() : w.cfg.claim_batch,
+	    w.queues_array, w.cfg.lease, w.cfg.durable_claims};
+
+	return q;
+}
+
+static int
+may_claim(void)
+{
+	return !w.paused && !w.stopping && free_slots() > 0;
+}
+
 static void
 send_claim(struct lane *l)
 {
-	int n = w.sized ? free_slots() : w.cfg.claim_batch;
+	struct zx_claim_req q = claim_request();
 
-	if (zx_db_send_claim(l->conn, w.cfg.worker_id, n, w.queues_array, w.cfg.lease,
-	    w.cfg.durable_claims) != ZX_OK) {
+	if (zx_db_send_claim(l->conn, &q) != ZX_OK) {
 		lane_drop(l);
 		return;
 	}
 	l->state = LANE_CLAIMING;
-	l->requested = n;
+	l->requested = q.max_jobs;
 	l->sent = zx_mono_s();
 }
 
@@ -492,10 +546,9 @@ dispatch(void)
 {
 	for (int i = 0; i < w.nlanes; i++) {
 		struct lane *l = &w.lanes[i];
-		int may_claim = w.want_claim && !w.paused && !w.stopping && free_slots() > 0 &&
-		    (i == 0 || w.draining);
+		int claim = w.want_claim && may_claim() && (i == 0 || w.draining);
 
-		if (l->state != LANE_IDLE || (w.ndone == 0 && !may_claim) || !lane_ready(l))
+		if (l->state != LANE_IDLE || (w.ndone == 0 && !claim) || !lane_ready(l))
 			continue;
 		if (w.ndone > 0)
 			send_complete(l);
@@ -504,11 +557,14 @@ dispatch(void)
 	}
 }
 
-/* A claim's rows: noop jobs run now, sweeps go to the pool (or back), others fail. */
+/*
+ * The first n rows of a claim's result, which asked for `requested` jobs (via: the lane or the
+ * wait connection, for the log): noop jobs run now, sweeps go to the pool (or back), others fail.
+ */
 static void
-claimed(struct lane *l, PGresult *r)
+claimed(PGresult *r, int n, int requested, const char *via, double sent)
 {
-	int n = PQntuples(r), sweeps = 0;
+	int sweeps = 0;
 	struct zx_job **new_sweeps = NULL;
 	size_t nnew = 0;
 
@@ -554,13 +610,15 @@ claimed(struct lane *l, PGresult *r)
 		w.sized = 1;
 	else if (n > 0)
 		w.sized = 0;
-	w.draining = n == l->requested && n > 1;
+	w.draining = n == requested && n > 1;
+	if (w.draining)
+		w.want_claim = 1;
 	if (n == 0) {
 		w.want_claim = 0;
 		schedule_next_due();
 	}
-	zlog(ZX_DEBUG, "claimed", "lane=%d requested=%d jobs=%d sweeps=%d ms=%.2f",
-	    (int)(l - w.lanes), l->requested, n, sweeps, (zx_mono_s() - l->sent) * 1e3);
+	zlog(ZX_DEBUG, "claimed", "via=%s requested=%d jobs=%d sweeps=%d ms=%.2f", via, requested, n,
+	    sweeps, (zx_mono_s() - sent) * 1e3);
 }
 
 static void
@@ -587,7 +645,7 @@ lane_input(struct lane *l)
 {
 	PGresult *r;
 	int rc = zx_db_async_read(l->conn, &l->pending, &r,
-	    l->state == LANE_COMPLETING ? "zixly_complete_batch" : "zixly_claim");
+	    l->state == LANE_COMPLETING ? "zixly_complete_batch" : "zixly_claim", 0);
 
 	if (rc < 0) {
 		lane_drop(l);
@@ -595,8 +653,12 @@ lane_input(struct lane *l)
 	}
 	if (rc == 0)
 		return;
-	if (l->state == LANE_CLAIMING && r != NULL)
-		claimed(l, r);
+	if (l->state == LANE_CLAIMING && r != NULL) {
+		char via[16];
+
+		snprintf(via, sizeof(via), "lane%d", (int)(l - w.lanes));
+		claimed(r, PQntuples(r), l->requested, via, l->sent);
+	}
 	else if (l->state == LANE_COMPLETING)
 		completed(l, r);
 	/* a claim that failed with an SQL error: logged; the safety poll tries again */
@@ -635,6 +697,9 @@ begin_shutdown(void)
 		w.stopping = 1;
 		zx_metrics_ready(0);
 		w.deadline = zx_mono_s() + w.cfg.shutdown_timeout;
+		/* a wait that would claim: cancelled, and its answer awaited (it may have claimed) */
+		if (w.waiter.busy && w.waiter.claiming && zx_db_cancel(w.waiter.conn) == ZX_OK)
+			w.waiter.cancelled = 1;
 		zlog(ZX_INFO, "shutdown", "held_jobs=%zu timeout_s=%g", w.nheld, w.cfg.shutdown_timeout);
 		/* jobs no thread has started go back now */
 		for (queued = zx_pool_take_queued(w.pool); queued != NULL;) {
@@ -701,7 +766,8 @@ run(const sigset_t *wait_mask)
 			zlog(ZX_INFO, "go", "signal=SIGUSR1");
 		}
 		if (w.stopping) {
-			if (w.nheld == 0 && w.ndone == 0 && !lanes_busy())
+			if (w.nheld == 0 && w.ndone == 0 && !lanes_busy() &&
+			    !(w.waiter.busy && w.waiter.claiming))
 				break;
 			if (now >= w.deadline)
 				break;
