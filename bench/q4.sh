@@ -35,7 +35,7 @@ zx_wait_for "worker ready" 30 grep -q "event=ready" "$logs/worker.log" || exit 1
 kill -USR1 "$pid"
 sleep "$(awk -v ms="$Q4_IDLE_MS" 'BEGIN { printf "%.3f", ms / 1000 }')"
 rc=0
-PGOPTIONS="${Q4_PGOPTIONS:-}" build/bench/queue_bench q4 "$Q4_N" "$Q4_GAP_MS" "$logs/latency.txt" || rc=1
+build/bench/queue_bench q4 "$Q4_N" "$Q4_GAP_MS" "$logs/latency.txt" || rc=1
 zx_stop "$pid"
 grep "level=error" "$logs/worker.log" >&2 && rc=1
 [ $rc = 0 ] && rm -rf "$logs" || echo "q4: worker log in $logs" >&2
