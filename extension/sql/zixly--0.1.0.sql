@@ -290,7 +290,8 @@ CREATE FUNCTION zixly_queue_stats()
 	SELECT j.queue, 'FAILED', count(*) FROM zixly.pipeline_jobs j WHERE j.status = 'FAILED' GROUP BY j.queue
 	$$;
 
--- Blocks until a commit makes jobs due (or timeout_ms passes) and returns the wake-up
+-- Blocks until a commit makes jobs due or queues jobs due later (a waiting worker then re-reads
+-- zixly_next_run_at), or timeout_ms passes, and returns the wake-up
 -- generation; with since NULL it returns the current one at once. Workers wait here instead of
 -- LISTENing, so producers may run with zixly.notify off (see README, "Waking workers").
 CREATE FUNCTION zixly_wait(since bigint DEFAULT NULL, timeout_ms integer DEFAULT 1000) RETURNS bigint

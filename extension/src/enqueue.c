@@ -42,7 +42,7 @@ typedef struct JobOptions
 
 static void read_job_options(FunctionCallInfo fcinfo, JobOptions *o);
 static void check_job_type(const char *job_type);
-static bool due_now(const JobOptions *o);
+static void wake_for(const JobOptions *o);
 static void job_options_to_params(const JobOptions *o, Datum *values, char *nulls);
 static void batch_element_context(void *arg);
 
@@ -91,10 +91,17 @@ read_job_options(FunctionCallInfo fcinfo, JobOptions *o)
 				 errdetail("Got %d.", o->max_attempts)));
 }
 
-static bool
-due_now(const JobOptions *o)
+/*
+ * Jobs due now wake workers (NOTIFY and zixly_wait); jobs due later move only zixly_wait's
+ * generation, so that waiting workers re-read when the next job is due (zixly_next_run_at).
+ */
+static void
+wake_for(const JobOptions *o)
 {
-	return o->run_at_null || DatumGetTimestampTz(o->run_at) <= GetCurrentTransactionStartTimestamp();
+	if (o->run_at_null || DatumGetTimestampTz(o->run_at) <= GetCurrentTransactionStartTimestamp())
+		ZixlyWakeQueue(o->queue);
+	else
+		ZixlyWakeAtCommit();
 }
 
 /* Parameters $2..$7 of both insert statements: tenant, type, queue, priority, run_at, max_attempts. */
@@ -195,8 +202,7 @@ zixly_enqueue(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	ZixlyPublishStatus(id, o.tenant_id, "QUEUED");
-	if (due_now(&o))
-		ZixlyWakeQueue(o.queue);
+	wake_for(&o);
 	PG_RETURN_DATUM(row);
 }
 
@@ -301,7 +307,6 @@ zixly_enqueue_batch(PG_FUNCTION_ARGS)
 		ZixlyEventsAdd(events, TextDatumGetCString(ids[i]), o.tenant_id, "QUEUED");
 	ZixlyEventsEnd(events);
 
-	if (due_now(&o))
-		ZixlyWakeQueue(o.queue);
+	wake_for(&o);
 	return (Datum) 0;
 }

@@ -177,6 +177,8 @@ zixly_fail(PG_FUNCTION_ARGS)
 	Datum		values[4];
 	char	   *worker_id = ZixlyRequiredCString(fcinfo, 1, "worker_id");
 	char	   *error = text_to_cstring(ZixlyTextArg(fcinfo, 2, "error"));
+	Datum		row;
+	bool		isnull;
 
 	if (strlen(error) > MAX_ERROR_MESSAGE)
 		error[pg_mbcliplen(error, strlen(error), MAX_ERROR_MESSAGE)] = '\0';
@@ -184,20 +186,25 @@ zixly_fail(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(worker_id);
 	values[2] = CStringGetTextDatum(error);
 	values[3] = BoolGetDatum(PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3));
-	PG_RETURN_DATUM(run_row_plan(&plan,
-								 "UPDATE zixly.pipeline_jobs AS j"
-								 "   SET status = CASE WHEN " AGAIN " THEN 'QUEUED' ELSE 'FAILED' END,"
-								 "       run_at = CASE WHEN " AGAIN " THEN pg_catalog.now() OPERATOR(pg_catalog.+)"
-								 "                pg_catalog.make_interval(secs => pg_catalog.power(2::float8,"
-								 "                  LEAST(j.attempts, 16)::float8))"
-								 "                ELSE j.run_at END,"
-								 "       completed_at = CASE WHEN " AGAIN " THEN NULL ELSE pg_catalog.now() END,"
-								 "       error_message = $3," UNLOCK
-								 " WHERE j.id OPERATOR(pg_catalog.=) $1"
-								 "   AND j.status OPERATOR(pg_catalog.=) 'RUNNING'"
-								 "   AND j.locked_by OPERATOR(pg_catalog.=) $2"
-								 " RETURNING j",
-								 4, types, values, NULL, values[0], worker_id, "fail"));
+	row = run_row_plan(&plan,
+					   "UPDATE zixly.pipeline_jobs AS j"
+					   "   SET status = CASE WHEN " AGAIN " THEN 'QUEUED' ELSE 'FAILED' END,"
+					   "       run_at = CASE WHEN " AGAIN " THEN pg_catalog.now() OPERATOR(pg_catalog.+)"
+					   "                pg_catalog.make_interval(secs => pg_catalog.power(2::float8,"
+					   "                  LEAST(j.attempts, 16)::float8))"
+					   "                ELSE j.run_at END,"
+					   "       completed_at = CASE WHEN " AGAIN " THEN NULL ELSE pg_catalog.now() END,"
+					   "       error_message = $3," UNLOCK
+					   " WHERE j.id OPERATOR(pg_catalog.=) $1"
+					   "   AND j.status OPERATOR(pg_catalog.=) 'RUNNING'"
+					   "   AND j.locked_by OPERATOR(pg_catalog.=) $2"
+					   " RETURNING j",
+					   4, types, values, NULL, values[0], worker_id, "fail");
+	/* to be tried again later: waiting workers re-read when the next job is due */
+	if (strcmp(TextDatumGetCString(GetAttributeByName(DatumGetHeapTupleHeader(row), "status", &isnull)),
+			   "QUEUED") == 0)
+		ZixlyWakeAtCommit();
+	PG_RETURN_DATUM(row);
 }
 
 /* A RUNNING job back to the queue at once, the attempt not counted. */
@@ -279,6 +286,8 @@ zixly_retry(PG_FUNCTION_ARGS)
 	run_at = DatumGetTimestampTz(GetAttributeByName(th, "run_at", &isnull));
 	if (run_at <= GetCurrentTransactionStartTimestamp())
 		ZixlyWakeQueue(TextDatumGetCString(GetAttributeByName(th, "queue", &isnull)));
+	else
+		ZixlyWakeAtCommit();	/* due later: waiting workers re-read the next due time */
 	PG_RETURN_DATUM(row);
 }
 

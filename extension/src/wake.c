@@ -6,8 +6,10 @@
  * held until after its commit record is flushed, so concurrent producers
  * that NOTIFY lose group commit: measured here with 50 clients, enqueueing
  * with NOTIFY committed half as many jobs per second as without. So a
- * commit that made jobs due also bumps a generation counter in shared
- * memory and sets the latch of every backend blocked in zixly_wait(); a
+ * commit that made jobs due (or queued jobs due later, so that waiting
+ * workers re-read when the next one is due) also bumps a generation
+ * counter in shared memory and sets the latch of every backend blocked in
+ * zixly_wait(); a
  * worker's session waits there instead of LISTENing. NOTIFY on zixly_jobs
  * stays on by default for SQL users, and a producer that does not need it
  * turns it off for its session with SET zixly.notify = events (the web app
@@ -218,7 +220,7 @@ register_waiter(void)
 /*
  * zixly_wait(since bigint, timeout_ms integer) returns the wake-up
  * generation: at once when since is NULL or differs from it, else when a
- * commit makes jobs due or the timeout passes. With more than MAX_WAITERS
+ * commit makes jobs due or queues jobs due later, or the timeout passes. With more than MAX_WAITERS
  * waiters the extra ones simply wait for their timeout.
  */
 Datum

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Commit-time wake-ups (extension/src/wake.c): zixly_wait() returns when a commit makes jobs due,
-# not on rollback, not for delayed jobs; zixly.notify off silences NOTIFY but not zixly_wait.
+# Commit-time wake-ups (extension/src/wake.c): zixly_wait() returns when a commit makes jobs due
+# or queues jobs due later (a delayed enqueue, a failed attempt to retry), not on rollback;
+# NOTIFY is sent only for jobs due now; zixly.notify off silences NOTIFY but not zixly_wait.
 . "$(dirname "$0")/../lib/harness.sh"
 zx_cluster_start
 zx_db_create wake
@@ -30,11 +31,25 @@ read -r g3 ms <<<"$(wait_after "$g2" 1500 "BEGIN; SELECT zixly_enqueue('noop'); 
 is "$g3" "$g2" "a rolled-back enqueue wakes nobody"
 ok "$([ "$ms" -ge 1400 ] && echo 0 || echo 1)" "so the waiter runs to its timeout (${ms} ms)"
 
-read -r g4 ms <<<"$(wait_after "$g3" 1500 "SELECT zixly_enqueue('noop', run_at => now() + interval '1 hour')")"
-is "$g4" "$g3" "a job due only later wakes nobody now"
+read -r g4 ms <<<"$(wait_after "$g3" 5000 "SELECT zixly_enqueue('noop', run_at => now() + interval '1 hour')")"
+ok "$([ "$g4" -gt "$g3" ] && [ "$ms" -lt 1500 ] && echo 0 || echo 1)" \
+	"a job due only later moves the generation too, so waiters re-read the next due time (${ms} ms)"
+out=$(psql -XAt -c "LISTEN zixly_jobs" -c "SELECT id FROM zixly_enqueue('noop', run_at => now() + interval '1 hour')" -c "SELECT 1" 2>&1)
+ok "$(echo "$out" | grep -q 'Asynchronous notification' && echo 1 || echo 0)" "... but sends no NOTIFY (not due)"
+J=$(zx_sql "SELECT id FROM zixly_enqueue('noop', queue => 'failq')")
+zx_sql "SELECT id FROM zixly_claim('w', 1, '{failq}')" >/dev/null
+g=$(zx_sql "SELECT zixly_wait()")
+read -r g6 ms <<<"$(wait_after "$g" 5000 "SELECT zixly_fail('$J', 'w', 'boom')")"
+ok "$([ "$g6" -gt "$g" ] && [ "$ms" -lt 1500 ] && echo 0 || echo 1)" "a failed attempt put back for a retry moves it (${ms} ms)"
+J=$(zx_sql "SELECT id FROM zixly_enqueue('noop', queue => 'failq', max_attempts => 1)")
+zx_sql "SELECT id FROM zixly_claim('w', 1, '{failq}')" >/dev/null
+g=$(zx_sql "SELECT zixly_wait()")
+read -r g7 ms <<<"$(wait_after "$g" 1500 "SELECT zixly_fail('$J', 'w', 'boom')")"
+is "$g7" "$g" "a failure that dead-letters the job wakes nobody"
 
-read -r g5 ms <<<"$(wait_after "$g4" 5000 "SELECT count(*) FROM zixly_enqueue_batch('noop', '[{},{},{}]')")"
-ok "$([ "$g5" -gt "$g4" ] && [ "$ms" -lt 1500 ] && echo 0 || echo 1)" "a batch enqueue wakes the waiter (${ms} ms)"
+g=$(zx_sql "SELECT zixly_wait()")
+read -r g5 ms <<<"$(wait_after "$g" 5000 "SELECT count(*) FROM zixly_enqueue_batch('noop', '[{},{},{}]')")"
+ok "$([ "$g5" -gt "$g" ] && [ "$ms" -lt 1500 ] && echo 0 || echo 1)" "a batch enqueue wakes the waiter (${ms} ms)"
 
 out=$(psql -XAt -c "LISTEN zixly_jobs" -c "SET zixly.notify = off" -c "SELECT id FROM zixly_enqueue('noop')" -c "SELECT 1" 2>&1)
 ok "$(echo "$out" | grep -q 'Asynchronous notification' && echo 1 || echo 0)" "zixly.notify off sends no NOTIFY"

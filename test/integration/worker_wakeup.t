@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # worker_wakeup.t — how an idle zixly-worker learns of a new job (TAP).  The safety poll is set
-# to 60 s (and for w2 the rescue tick, which also looks for due jobs, to 30 s), so each job
-# below is found through a wake-up or not at all within the test's waits.
+# to 60 s and the rescue tick, which also looks for due jobs, to 30 s, so each job below is
+# found through a wake-up or not at all within the test's waits.
 #   1. With zixly_wait (the extension as installed): the worker says so, and a job enqueued
 #      with NOTIFY on or off is claimed by the statement that waited (via=wait) with no second
-#      claim: the worker does not LISTEN, so no notification asks for one.  ASan + UBSan build.
+#      claim: the worker does not LISTEN, so no notification asks for one.  A job enqueued
+#      0.8 s ahead of its run_at starts on time: its enqueue moved the generation too, the
+#      wait's claim found nothing due, and the worker set its timer by zixly_next_run_at.
+#      ASan + UBSan build.
 #   2. An extension without zixly_wait (dropped from it in a second database): the worker
 #      LISTENs on zixly_jobs instead; a job is claimed on its notification, and a job enqueued
 #      with NOTIFY off is not (it waits for the next rescue tick or safety poll).
@@ -21,7 +24,7 @@ completed() { zw_wait_sql "$1" "SELECT status = 'COMPLETED' FROM zixly.pipeline_
 
 # ---------------------------------------------------------------- 1. zixly_wait
 zw_use_asan
-zw_start w1 --metrics-port 0 --log-level debug --poll-interval 60
+zw_start w1 --metrics-port 0 --log-level debug --poll-interval 60 --rescue-interval 30
 W1=$ZW_PID
 like "$(grep 'event=db_connected role=control' "$ZW_TMP/w1.log")" 'wakeup=zixly_wait' \
 	"w1 wakes through zixly_wait"
@@ -36,6 +39,11 @@ for mode in on off; do
 	is "$(wc -l <<<"$claims")" 1 "... with one claim"
 	like "$claims" 'via=wait requested=[0-9]+ jobs=1 ' "... made by the statement that waited"
 done
+J=$(zx_sql "SELECT id FROM zixly_enqueue('noop', run_at => clock_timestamp() + interval '800 ms')")
+completed 5 "$J"
+late=$(zx_sql "SELECT round(extract(epoch FROM started_at - run_at) * 1000) FROM zixly.pipeline_jobs WHERE id = '$J'")
+ok "$([ "$late" -ge 0 ] && [ "$late" -lt 300 ] && echo 0 || echo 1)" \
+	"a job due 0.8 s after its enqueue starts on time (${late} ms after its run_at)"
 zw_signal_wait "$W1" TERM 10
 is "$ZW_EXIT" 0 "w1 exits 0"
 ok "$(zw_clean_log w1 && echo 0 || echo 1)" "w1: no sanitizer report, no error in the log"

@@ -106,7 +106,7 @@ enum {
 
 /*
  * Sends zixly_wait(since, timeout_ms): answers the wake-up generation as soon as a commit
- * after generation `since` made jobs due, or after the timeout.  since < 0 sends NULL (answers
+ * after generation `since` made jobs due (or due later), or after the timeout.  since < 0 sends NULL (answers
  * the current generation at once).  With q, a wait that answers a new generation (since >= 0)
  * also claims, in the same statement: a producer's commit reaches a claimed job in one round
  * trip.  The result has the claim's columns, its jobs' rows (one row with NULL claim columns

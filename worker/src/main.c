@@ -4,10 +4,10 @@
  * One thread runs the loop; it owns every connection but the sweep threads' and all state
  * below, so none of it is locked.  It sleeps in ppoll() on:
  *   - the wait connection: zixly_wait(generation, 1000) in the server, answered at the commit
- *     that makes jobs due.  While the worker may claim, the same statement claims after such
- *     a wake-up (one round trip from the producer's commit to the job); otherwise an answer
- *     with a new generation sets want_claim.  The next wait is sent at once.  Producers may
- *     turn NOTIFY off (SET zixly.notify = off), never this;
+ *     that makes jobs due (or due later).  While the worker may claim, the same statement
+ *     claims after such a wake-up (one round trip from the producer's commit to the job);
+ *     otherwise an answer with a new generation sets want_claim.  The next wait is sent at
+ *     once.  Producers may turn NOTIFY off (SET zixly.notify = off), never this;
  *   - the control connection: the synchronous calls (rescue every rescue-interval, heartbeats
  *     every lease/3, release, fail, next_run_at) and, only where the extension lacks
  *     zixly_wait, LISTEN zixly_jobs (a notification with one of our queues sets want_claim);
@@ -426,7 +426,8 @@ waiter_input(void)
 	}
 	gen = strtoll(PQgetvalue(r, 0, ZX_WAIT_COL_GEN), NULL, 10);
 	/*
-	 * A new generation: some commit made jobs due.  A claim made after the wait returned (in
+	 * A new generation: some commit made jobs due (or due later: a claim that finds nothing
+	 * re-reads the next due time).  A claim made after the wait returned (in
 	 * its statement, or sent after this answer) sees every commit counted in gen, and the next
 	 * wait returns on any later one: no lost wake-ups.
 	 */
