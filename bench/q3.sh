@@ -7,7 +7,7 @@
 #
 # Each variant: clean database (DROP/CREATE + CREATE EXTENSION zixly, untimed), pre-load by the
 # Q2 method (zixly_enqueue_batch, 1000 jobs per call) and check the count, settle (VACUUM
-# ANALYZE; CHECKPOINT).  Workers start with --paused: they connect, prepare and LISTEN, log
+# ANALYZE; CHECKPOINT).  Workers start with --paused: they connect and prepare, log
 # event=ready and take no job until SIGUSR1 ("go"); t0 is taken just before that signal, so
 # process start-up is not timed.  t1: the first poll (every 5 ms, one dedicated connection)
 # reporting 0 jobs not yet completed.  See bench/queue_bench.c.

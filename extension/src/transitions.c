@@ -131,7 +131,11 @@ zixly_complete(PG_FUNCTION_ARGS)
 								 4, types, values, nulls, values[0], worker_id, "complete"));
 }
 
-/* Completes many jobs without results; returns the ids it completed. */
+/*
+ * Completes many jobs without results; returns the ids it completed.  The ids are joined, not
+ * tested with = ANY: as a filter on the worker's running jobs that costs a comparison per held
+ * job per id, a third of the database's time in a 1,000-job drain (perf).
+ */
 Datum
 zixly_complete_batch(PG_FUNCTION_ARGS)
 {
@@ -153,7 +157,8 @@ zixly_complete_batch(PG_FUNCTION_ARGS)
 	ZixlyPlan(&plan,
 			  "UPDATE zixly.pipeline_jobs AS j"
 			  "   SET status = 'COMPLETED', completed_at = pg_catalog.now(), error_message = NULL," UNLOCK
-			  " WHERE j.id OPERATOR(pg_catalog.=) ANY ($2)"
+			  "  FROM pg_catalog.unnest($2) AS u(id)"
+			  " WHERE j.id OPERATOR(pg_catalog.=) u.id"
 			  "   AND j.status OPERATOR(pg_catalog.=) 'RUNNING'"
 			  "   AND j.locked_by OPERATOR(pg_catalog.=) $1"
 			  " RETURNING j.id, j.tenant_id",
