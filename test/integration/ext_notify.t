@@ -5,7 +5,8 @@
 #   zixly_job_events  {"id","tenant_id","status"} for each status change ({"ids": [...]} when one
 #                     statement changes many jobs);
 # zixly.notify = events keeps only the status events (the web app's setting), off silences both,
-# and zixly_wait() still wakes a waiting worker either way.
+# and zixly_wait() still wakes a waiting worker either way (for a future run_at too, so that it
+# re-reads the next due time; never for a rollback).
 #
 # The listener is one psql session reading commands from a FIFO. psql prints the notifications
 # it has received after each command, so "polling" is sending two marker SELECTs and reading
@@ -93,7 +94,7 @@ is "$(on zixly_jobs | sort | paste -sd ,)" "default,q2" "a transaction enqueuein
 q "SELECT zixly_enqueue('noop', queue => 'later', run_at => now() + interval '1 hour')" >/dev/null
 q "SELECT count(*) FROM zixly_enqueue_batch('noop', '[{}, {}]', queue => 'later', run_at => now() + interval '1 hour')" >/dev/null
 poll
-is "$(on zixly_jobs | wc -l)" 0 "a future run_at wakes no worker (single and batch)"
+is "$(on zixly_jobs | wc -l)" 0 "a future run_at sends no NOTIFY on zixly_jobs (single and batch)"
 is "$(on zixly_job_events | json status | sort -u)" "QUEUED" "... though the QUEUED events are published"
 q "BEGIN; SELECT zixly_enqueue('noop'); ROLLBACK;" >/dev/null
 poll
@@ -194,11 +195,11 @@ start=$(date +%s%N)
 zx_spawn "$WORK/wait2.out" psql -qXAt -c "SELECT zixly_wait($gen, 1500) = $gen"
 waiter=$ZX_LAST_PID
 sleep 0.3
-q "SELECT zixly_enqueue('noop', run_at => now() + interval '1 hour')" >/dev/null
 q "BEGIN; SELECT zixly_enqueue('noop'); ROLLBACK" >/dev/null
+q "BEGIN; SELECT zixly_enqueue('noop', run_at => now() + interval '1 hour'); ROLLBACK" >/dev/null
 wait "$waiter"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
-is "$(cat "$WORK/wait2.out")" "t" "a future job or a rollback does not wake zixly_wait ..."
+is "$(cat "$WORK/wait2.out")" "t" "a rollback (of a job due now or later) does not wake zixly_wait ..."
 ok "$( [ "$ms" -ge 1400 ] && echo 0 || echo 1)" "... which waits out its timeout (${ms} ms)"
 
 done_testing
