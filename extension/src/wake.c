@@ -9,9 +9,9 @@
  * commit that made jobs due (or queued jobs due later, so that waiting
  * workers re-read when the next one is due) also bumps a generation
  * counter in shared memory and sets the latch of every backend blocked in
- * zixly_wait(); a
- * worker's session waits there instead of LISTENing. NOTIFY on zixly_jobs
- * stays on by default for SQL users, and a producer that does not need it
+ * zixly_wait(); a worker's session waits there instead of LISTENing.
+ * NOTIFY on zixly_jobs stays on by default for SQL users, and a producer
+ * that does not need it
  * turns it off for its session with SET zixly.notify = events (the web app
  * does: status events for live dashboards, no wake-ups) or off (neither).
  *
@@ -220,8 +220,9 @@ register_waiter(void)
 /*
  * zixly_wait(since bigint, timeout_ms integer) returns the wake-up
  * generation: at once when since is NULL or differs from it, else when a
- * commit makes jobs due or queues jobs due later, or the timeout passes. With more than MAX_WAITERS
- * waiters the extra ones simply wait for their timeout.
+ * commit makes jobs due or queues jobs due later, or the timeout passes.
+ * With more than MAX_WAITERS waiters the extra ones simply wait for their
+ * timeout.
  */
 Datum
 zixly_wait(PG_FUNCTION_ARGS)

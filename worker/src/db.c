@@ -345,6 +345,7 @@ zx_db_send_claim(PGconn *c, const struct zx_claim_req *q)
 int
 zx_db_send_wait(PGconn *c, long long since, int timeout_ms, const struct zx_claim_req *q)
 {
+	/* placeholders for $1..$5 when the wait does not claim ($8 false: never evaluated) */
 	static const struct zx_claim_req none = {"-", 1, NULL, 1, 0};
 	char n_s[16], lease_s[16], since_s[32], timeout_s[16];
 	const char *v[8];
