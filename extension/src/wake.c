@@ -11,9 +11,9 @@
  * counter in shared memory and sets the latch of every backend blocked in
  * zixly_wait(); a worker's session waits there instead of LISTENing.
  * NOTIFY on zixly_jobs stays on by default for SQL users, and a producer
- * that does not need it
- * turns it off for its session with SET zixly.notify = events (the web app
- * does: status events for live dashboards, no wake-ups) or off (neither).
+ * that does not need it turns it off for its session with SET
+ * zixly.notify = events (the web app does: status events for live
+ * dashboards, no wake-ups) or off (neither).
  *
  * No lost wake-ups: the counter is bumped by the commit callback, which
  * runs after the commit is visible. A worker reads generation G, claims
