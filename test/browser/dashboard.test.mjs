@@ -4,6 +4,7 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { chromium } from 'playwright-core';
@@ -12,13 +13,14 @@ const BASE = process.env.ZX_APP_URL;
 const SHOTS = process.env.ZX_SHOTS;
 const WORKER_PID = Number(process.env.ZX_WORKER_PID);
 const OTHER_JOB = process.env.ZX_OTHER_JOB;
+const SECRET = process.env.ZX_JWT_SECRET;
 const ANN = { email: 'ann@acme.test', password: 'ann-password-1' };
 const GUS = { email: 'gus@globex.test', password: 'gus-password-1' };
 const EXAMPLE = { ticker: 'DAX', strategy_type: 'SMA', fast_range: [10, 20], slow_range: [20, 30], step: 5 };
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
-assert.ok(BASE && SHOTS && WORKER_PID && OTHER_JOB, 'run through test/browser/run.sh');
+assert.ok(BASE && SHOTS && WORKER_PID && OTHER_JOB && SECRET, 'run through test/browser/run.sh');
 
 // The pages' number format: en-US, fixed decimals, a real minus sign.
 const fmt = (v, d) => new Intl.NumberFormat('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })
@@ -58,6 +60,60 @@ function handshake(protocols) {
 		});
 		req.on('upgrade', (res, socket) => { socket.destroy(); resolve(101); });
 		req.on('response', (res) => { res.resume(); resolve(res.statusCode); });
+		req.on('error', reject);
+		req.end();
+	});
+}
+
+// A dashboard token of ann's tenant, signed with the app's key, valid for `seconds`.
+function shortLivedToken(seconds) {
+	const now = Math.floor(Date.now() / 1000);
+	const part = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+	const unsigned = part({ alg: 'HS256', typ: 'JWT' }) + '.' + part({
+		iss: 'zixly', aud: 'zixly-dashboard', sub: 'u1', tid: 'acme', email: ANN.email, iat: now, exp: now + seconds,
+	});
+	return unsigned + '.' + createHmac('sha256', SECRET).update(unsigned).digest('base64url');
+}
+
+// Opens /api/live with this token and reads the server's frames (unmasked) until its close frame:
+// resolves {code, reason, texts}, or null if none came within ms.
+function liveUntilClosed(tok, ms) {
+	return new Promise((resolve, reject) => {
+		const req = request(BASE + '/api/live', {
+			headers: {
+				Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+				'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Protocol': 'zixly-live, ' + tok,
+			},
+		});
+		req.on('upgrade', (res, socket, head) => {
+			let buf = head;
+			const texts = [];
+			const timer = setTimeout(() => { socket.destroy(); resolve(null); }, ms);
+			const scan = () => {
+				while (buf.length >= 2) {
+					const op = buf[0] & 0x0f;
+					let len = buf[1] & 0x7f, off = 2;
+					if (len === 126) {
+						if (buf.length < 4) return;
+						len = buf.readUInt16BE(2);
+						off = 4;
+					}
+					if (buf.length < off + len) return;
+					const payload = buf.subarray(off, off + len);
+					buf = buf.subarray(off + len);
+					if (op === 1) texts.push(payload.toString());
+					if (op === 8) {
+						clearTimeout(timer);
+						socket.destroy();
+						resolve({ code: payload.readUInt16BE(0), reason: payload.subarray(2).toString(), texts });
+						return;
+					}
+				}
+			};
+			socket.on('data', (d) => { buf = Buffer.concat([buf, d]); scan(); });
+			scan();
+		});
+		req.on('response', (res) => { res.resume(); reject(new Error('/api/live answered ' + res.statusCode)); });
 		req.on('error', reject);
 		req.end();
 	});
@@ -276,6 +332,15 @@ describe('dashboard', () => {
 		assert.equal(await handshake('zixly-live'), 401);
 		assert.equal(await handshake('zixly-live, ' + token.slice(0, -2) + 'xx'), 401);
 		assert.equal(await handshake(token), 401, 'the subprotocol must be offered');
+	});
+
+	test('the push connection closes with 4001 once its token expires', async () => {
+		// the heartbeat that checks tokens runs every 20 s
+		const closed = await liveUntilClosed(shortLivedToken(2), 30000);
+		assert.ok(closed, 'closed within 30 s');
+		assert.equal(closed.code, 4001);
+		assert.equal(closed.reason, 'token expired');
+		assert.deepEqual(closed.texts.map((t) => JSON.parse(t).type), ['ready'], 'it was live first');
 	});
 
 	test('another tenant\'s job URL shows not found; unknown pages are a 404', async () => {
