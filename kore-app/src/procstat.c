@@ -109,10 +109,11 @@ zx_procstat_parse(const char *text, const struct zx_procstat_base *b,
 			return (-1);
 		p = end;
 	}
-	/* v[k] is field k + 4: utime 14, stime 15, starttime 22, rss 24. */
+	/* v[k] is field k + 4: utime 14, stime 15, starttime 22, vsize 23, rss 24. */
 	st->cpu_seconds = (double)(v[10] + v[11]) / (double)b->clk_tck;
 	st->start_time = (double)b->boot_time +
 	    (double)v[18] / (double)b->clk_tck;
+	st->vsize_bytes = (int64_t)v[19];
 	st->rss_bytes = (int64_t)v[20] * b->page_size;
 	return (0);
 }

@@ -4,7 +4,8 @@
  *
  * Plain C (no Kore calls). Reads /proc/<pid>/stat and counts the
  * entries of /proc/<pid>/fd: the same figures Prometheus client
- * libraries export (process_cpu_seconds_total and friends).
+ * libraries export (process_cpu_seconds_total and friends). The worker
+ * builds this file too, for its own /metrics (worker/src/process.c).
  */
 #ifndef ZX_PROCSTAT_H
 #define ZX_PROCSTAT_H
@@ -14,6 +15,7 @@
 struct zx_procstat {
 	double		cpu_seconds;	/* user + system */
 	int64_t		rss_bytes;
+	int64_t		vsize_bytes;
 	double		start_time;	/* Unix seconds */
 	int64_t		open_fds;	/* -1 when /proc/<pid>/fd is not readable */
 };

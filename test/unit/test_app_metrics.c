@@ -290,6 +290,7 @@ test_procstat_parse(void **state)
 	assert_true(st.cpu_seconds == 4.0);		/* (250 + 150) / 100 */
 	assert_true(st.start_time == 1700000123.45);	/* btime + 12345 / 100 */
 	assert_int_equal(st.rss_bytes, 5000 * 4096);
+	assert_int_equal(st.vsize_bytes, 23456789);
 	assert_int_equal(zx_procstat_parse("4242 (kore) S 1 2 3", &base, &st), -1);
 	assert_int_equal(zx_procstat_parse("4242 kore S 1 2 3", &base, &st), -1);
 	assert_int_equal(zx_procstat_parse("", &base, &st), -1);
