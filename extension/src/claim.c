@@ -110,10 +110,15 @@ zixly_claim(PG_FUNCTION_ARGS)
 	 */
 	values[5] = TimestampTzGetDatum(GetCurrentTimestamp());
 
+	/*
+	 * The locked rows are updated by ctid (a Tid Scan per row, in claim order): joined by id,
+	 * the generic plan hashed the whole table's primary key on every claim, a third of the
+	 * claim's time at 20,000 jobs.  A locked row keeps its ctid until this update.
+	 */
 	SPI_connect();
 	ZixlyPlan(&plan,
 			  "WITH claimed AS MATERIALIZED ("
-			  "  SELECT c.id FROM zixly.pipeline_jobs c"
+			  "  SELECT c.ctid AS tid FROM zixly.pipeline_jobs c"
 			  "   WHERE c.status OPERATOR(pg_catalog.=) 'QUEUED'"
 			  "     AND c.run_at OPERATOR(pg_catalog.<=) $6"
 			  "     AND ($3 IS NULL OR c.queue OPERATOR(pg_catalog.=) ANY ($3))"
@@ -126,7 +131,7 @@ zixly_claim(PG_FUNCTION_ARGS)
 			  "       locked_backend_start = $4,"
 			  "       lease_expires_at = $6 OPERATOR(pg_catalog.+) $5"
 			  "  FROM claimed"
-			  " WHERE j.id OPERATOR(pg_catalog.=) claimed.id"
+			  " WHERE j.ctid OPERATOR(pg_catalog.=) claimed.tid"
 			  " RETURNING j, j.id, j.tenant_id",
 			  6, types);
 	rc = SPI_execute_plan(plan, values, nulls, false, 0);
