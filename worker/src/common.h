@@ -29,16 +29,8 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double zx_mono_s(void);
 double zx_mono_ms(void);
 
-/* A growable byte buffer (always NUL-terminated). */
-struct zx_buf {
-	char *data;
-	size_t len, cap;
-};
-void zx_buf_init(struct zx_buf *b);
-void zx_buf_append(struct zx_buf *b, const char *s, size_t n);
-void zx_buf_puts(struct zx_buf *b, const char *s);
-void zx_buf_printf(struct zx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void zx_buf_free(struct zx_buf *b);
+/* The growable byte buffer is the app's (kore-app/src/buf.c, plain C): one implementation. */
+#include "buf.h"
 
 /*
  * Appends ids as a PostgreSQL text[] literal ({"a","b"}) to b: quoted, with " and \ escaped,

@@ -255,7 +255,7 @@ zx_db_heartbeat(PGconn *c, const char *worker_id, char *const *ids, size_t n, in
 	const char *v[3];
 	PGresult *r;
 
-	zx_buf_init(&arr);
+	zx_buf_init(&arr, 0);
 	zx_buf_text_array(&arr, ids, n);
 	snprintf(lease_s, sizeof(lease_s), "%d", lease);
 	v[0] = worker_id;

@@ -156,7 +156,7 @@ make_queues_array(const char *queues)
 		names = xrealloc(names, (n + 1) * sizeof(*names));
 		names[n++] = t;
 	}
-	zx_buf_init(&b);
+	zx_buf_init(&b, 0);
 	zx_buf_text_array(&b, names, n);
 	free(names);
 	free(copy);
@@ -488,7 +488,7 @@ send_complete(struct lane *l)
 {
 	struct zx_buf arr;
 
-	zx_buf_init(&arr);
+	zx_buf_init(&arr, 0);
 	zx_buf_text_array(&arr, w.done, w.ndone);
 	l->ids = w.done;
 	l->nids = w.ndone;

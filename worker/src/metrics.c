@@ -138,7 +138,7 @@ zx_metrics_ready(int accepting)
 static void
 family(struct zx_buf *b, const char *name, const char *type, const char *help)
 {
-	zx_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	zx_buf_appendf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* A sample line; the value in the fewest of 15 or 17 significant digits that reads back exactly. */
@@ -150,7 +150,7 @@ sample(struct zx_buf *b, const char *name, const char *labels, double value)
 	snprintf(num, sizeof(num), "%.15g", value);
 	if (strtod(num, NULL) != value)
 		snprintf(num, sizeof(num), "%.17g", value);
-	zx_buf_printf(b, "%s%s%s%s %s\n", name, labels ? "{" : "", labels ? labels : "",
+	zx_buf_appendf(b, "%s%s%s%s %s\n", name, labels ? "{" : "", labels ? labels : "",
 	    labels ? "}" : "", num);
 }
 
@@ -190,7 +190,7 @@ zx_metrics_render(void)
 	pthread_mutex_lock(&mu);
 	s = v;
 	pthread_mutex_unlock(&mu);
-	zx_buf_init(&b);
+	zx_buf_init(&b, 0);
 
 	family(&b, "pipeline_jobs_processed_total", "counter",
 	    "Jobs this worker finished, by job type and outcome.");

@@ -1,5 +1,5 @@
 /*
- * util.c — allocation helpers that abort on out-of-memory, clocks, and a small string buffer.
+ * util.c — allocation helpers that abort on out-of-memory, clocks, and text[] literals.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -90,68 +90,6 @@ zx_mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-void
-zx_buf_init(struct zx_buf *b)
-{
-	b->cap = 256;
-	b->len = 0;
-	b->data = xmalloc(b->cap);
-	b->data[0] = '\0';
-}
-
-static void
-buf_reserve(struct zx_buf *b, size_t extra)
-{
-	if (b->len + extra + 1 <= b->cap)
-		return;
-	while (b->len + extra + 1 > b->cap)
-		b->cap *= 2;
-	b->data = xrealloc(b->data, b->cap);
-}
-
-void
-zx_buf_append(struct zx_buf *b, const char *s, size_t n)
-{
-	buf_reserve(b, n);
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void
-zx_buf_puts(struct zx_buf *b, const char *s)
-{
-	zx_buf_append(b, s, strlen(s));
-}
-
-void
-zx_buf_printf(struct zx_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= b->cap - b->len) {
-		buf_reserve(b, (size_t)n);
-		va_start(ap, fmt);
-		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-	}
-	b->len += (size_t)n;
-}
-
-void
-zx_buf_free(struct zx_buf *b)
-{
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
 }
 
 void
