@@ -205,7 +205,7 @@ CREATE FUNCTION zixly_claim(
 	lease     interval DEFAULT '5 minutes')
 	RETURNS SETOF zixly.pipeline_jobs
 	AS 'MODULE_PATHNAME', 'zixly_claim' LANGUAGE C VOLATILE ROWS 10
-	SET enable_seqscan = off SET enable_sort = off;
+	SET enable_seqscan = off SET enable_sort = off SET jit = off;
 COMMENT ON FUNCTION zixly_claim(text, integer, text[], interval) IS
 	'Claims up to max_jobs due jobs (highest priority, then oldest run_at), skipping locked rows';
 
@@ -255,9 +255,11 @@ COMMENT ON FUNCTION zixly.session_alive(integer, timestamptz) IS
 
 -- Plans of the claim and rescue statements are kept for the whole session; with sequential scans
 -- and sorts off they are made to probe the partial indexes even if the table was empty when planned.
+-- JIT is off with them: a node that must stay (the claim's final sort) then costs over 10^10, far
+-- above jit_above_cost, and every call would compile its plan (about 100 ms).
 CREATE FUNCTION zixly_rescue() RETURNS integer
 	AS 'MODULE_PATHNAME', 'zixly_rescue' LANGUAGE C VOLATILE
-	SET enable_seqscan = off SET enable_sort = off;
+	SET enable_seqscan = off SET enable_sort = off SET jit = off;
 COMMENT ON FUNCTION zixly_rescue() IS
 	'Puts back RUNNING jobs whose owner''s session ended or whose lease ran out; returns how many';
 

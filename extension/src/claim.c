@@ -17,6 +17,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -25,6 +26,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
+#include "utils/varlena.h"
 
 #include "zixly.h"
 
@@ -75,6 +77,55 @@ text_array_arg(FunctionCallInfo fcinfo, int argno, const char *name, bool *isnul
 	return PointerGetDatum(arr);
 }
 
+/* A claimed row and its claim-order key: priority DESC, run_at, id (the claim index's order). */
+typedef struct ClaimedRow
+{
+	int32		priority;
+	TimestampTz run_at;
+	text	   *id;
+	HeapTuple	tuple;
+} ClaimedRow;
+
+static int
+claim_order_cmp(const void *a, const void *b)
+{
+	const ClaimedRow *x = a;
+	const ClaimedRow *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	if (x->run_at != y->run_at)
+		return x->run_at < y->run_at ? -1 : 1;
+	return varstr_cmp(VARDATA_ANY(x->id), VARSIZE_ANY_EXHDR(x->id),
+					  VARDATA_ANY(y->id), VARSIZE_ANY_EXHDR(y->id), DEFAULT_COLLATION_OID);
+}
+
+/* Orders the claim's SPI result rows (columns: j, id, tenant_id, priority, run_at). */
+static void
+sort_in_claim_order(void)
+{
+	uint64		n = SPI_processed;
+	ClaimedRow *rows;
+	bool		isnull;
+
+	if (n < 2)
+		return;
+	rows = palloc(n * sizeof(ClaimedRow));
+	for (uint64 i = 0; i < n; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+
+		rows[i].tuple = t;
+		rows[i].id = DatumGetTextPP(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
+		rows[i].priority = DatumGetInt32(SPI_getbinval(t, SPI_tuptable->tupdesc, 4, &isnull));
+		rows[i].run_at = DatumGetTimestampTz(SPI_getbinval(t, SPI_tuptable->tupdesc, 5, &isnull));
+	}
+	qsort(rows, n, sizeof(ClaimedRow), claim_order_cmp);
+	for (uint64 i = 0; i < n; i++)
+		SPI_tuptable->vals[i] = rows[i].tuple;
+	pfree(rows);
+}
+
 Datum
 zixly_claim(PG_FUNCTION_ARGS)
 {
@@ -111,9 +162,11 @@ zixly_claim(PG_FUNCTION_ARGS)
 	values[5] = TimestampTzGetDatum(GetCurrentTimestamp());
 
 	/*
-	 * The locked rows are updated by ctid (a Tid Scan per row, in claim order): joined by id,
-	 * the generic plan hashed the whole table's primary key on every claim, a third of the
-	 * claim's time at 20,000 jobs.  A locked row keeps its ctid until this update.
+	 * The locked rows are updated by ctid, all of them in one Tid Scan over the array of their
+	 * ctids: joined by id, the generic plan hashed the whole table's primary key on every claim,
+	 * and a Tid Scan rescanned per row reads the table's size (an lseek) each time.  A locked
+	 * row keeps its ctid until this update.  The scan goes in ctid order; the rows are put back
+	 * in claim order here, which costs a tenth of sorting them in the statement.
 	 */
 	SPI_connect();
 	ZixlyPlan(&plan,
@@ -124,19 +177,19 @@ zixly_claim(PG_FUNCTION_ARGS)
 			  "     AND ($3 IS NULL OR c.queue OPERATOR(pg_catalog.=) ANY ($3))"
 			  "   ORDER BY c.priority DESC, c.run_at, c.id"
 			  "   LIMIT $2 FOR UPDATE SKIP LOCKED)"
-			  "UPDATE zixly.pipeline_jobs AS j"
-			  "   SET status = 'RUNNING', attempts = j.attempts OPERATOR(pg_catalog.+) 1,"
-			  "       started_at = $6, updated_at = $6,"
-			  "       locked_by = $1, locked_pid = pg_catalog.pg_backend_pid(),"
-			  "       locked_backend_start = $4,"
-			  "       lease_expires_at = $6 OPERATOR(pg_catalog.+) $5"
-			  "  FROM claimed"
-			  " WHERE j.ctid OPERATOR(pg_catalog.=) claimed.tid"
-			  " RETURNING j, j.id, j.tenant_id",
+			  "  UPDATE zixly.pipeline_jobs AS j"
+			  "     SET status = 'RUNNING', attempts = j.attempts OPERATOR(pg_catalog.+) 1,"
+			  "         started_at = $6, updated_at = $6,"
+			  "         locked_by = $1, locked_pid = pg_catalog.pg_backend_pid(),"
+			  "         locked_backend_start = $4,"
+			  "         lease_expires_at = $6 OPERATOR(pg_catalog.+) $5"
+			  "   WHERE j.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT tid FROM claimed))"
+			  "   RETURNING j, j.id, j.tenant_id, j.priority, j.run_at",
 			  6, types);
 	rc = SPI_execute_plan(plan, values, nulls, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "zixly: claim failed: %s", SPI_result_code_string(rc));
+	sort_in_claim_order();
 	ZixlyRowsToTuplestore(rsinfo);
 	ZixlyPublishSpiRows(2, 3, "RUNNING");
 	SPI_finish();

@@ -1,7 +1,7 @@
 -- zixly_claim (order, due time, max_jobs, queues, what a claim sets, argument checks),
 -- zixly_heartbeat and zixly_next_run_at.
 BEGIN;
-SELECT plan(53);
+SELECT plan(54);
 
 CREATE FUNCTION pg_temp.job(name text, prio int, due interval, q text DEFAULT 'default') RETURNS text
 LANGUAGE sql AS $$
@@ -48,6 +48,14 @@ SELECT is(pg_temp.claim_one('w1'), NULL, 'a job with a future run_at is not clai
 SELECT is((SELECT status FROM zixly.pipeline_jobs WHERE parameters->>'name' = 'e'), 'QUEUED', 'the future job stays QUEUED');
 SELECT is(zixly_next_run_at(), now() + interval '1 hour', 'zixly_next_run_at: the future job''s run_at');
 SELECT is((SELECT count(*) FROM zixly_claim('w2', 100)), 0::bigint, 'claimed jobs are not claimed again');
+-- several at once: in claim order, whatever order the rows have in the table
+SELECT pg_temp.job('o1', 0, '-5 s'), pg_temp.job('o2', 7, '-1 s'), pg_temp.job('o3', 0, '-9 s'),
+       pg_temp.job('o4', 3, '-2 s'), pg_temp.job('t1', 1, '-3 s'), pg_temp.job('t2', 1, '-3 s') \g /dev/null
+-- a new version of t1 lies after t2 in the table; only its (smaller) id puts it first
+UPDATE zixly.pipeline_jobs SET updated_at = updated_at WHERE parameters->>'name' = 't1';
+SELECT is((SELECT array_agg(parameters->>'name') FROM zixly_claim('w2', 10)),
+	ARRAY['o2', 'o4', 't1', 't2', 'o3', 'o1'],
+	'a claim of several jobs returns them in claim order: priority, run_at, then id');
 
 -- ---------------------------------------------------------------- what a claim sets
 SELECT pg_temp.job('h', 0, '-1 s') \g /dev/null
