@@ -255,8 +255,8 @@ COMMENT ON FUNCTION zixly.session_alive(integer, timestamptz) IS
 
 -- Plans of the claim and rescue statements are kept for the whole session; with sequential scans
 -- and sorts off they are made to probe the partial indexes even if the table was empty when planned.
--- JIT is off with them: a node that must stay (the claim's final sort) then costs over 10^10, far
--- above jit_above_cost, and every call would compile its plan (about 100 ms).
+-- JIT is off with them: a node those settings disable still costs over 10^10, far above
+-- jit_above_cost, and a plan keeping one would be compiled on every call (about 100 ms).
 CREATE FUNCTION zixly_rescue() RETURNS integer
 	AS 'MODULE_PATHNAME', 'zixly_rescue' LANGUAGE C VOLATILE
 	SET enable_seqscan = off SET enable_sort = off SET jit = off;

@@ -166,7 +166,8 @@ zixly_claim(PG_FUNCTION_ARGS)
 	 * ctids: joined by id, the generic plan hashed the whole table's primary key on every claim,
 	 * and a Tid Scan rescanned per row reads the table's size (an lseek) each time.  A locked
 	 * row keeps its ctid until this update.  The scan goes in ctid order; the rows are put back
-	 * in claim order here, which costs a tenth of sorting them in the statement.
+	 * in claim order here, for much less than a sort in the statement costs (its sort node and
+	 * CTE took 2.5 ms of a 1,000-job claim).
 	 */
 	SPI_connect();
 	ZixlyPlan(&plan,
