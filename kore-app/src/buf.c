@@ -7,11 +7,30 @@
  * cells are quoted per RFC 4180 and defused against formula injection.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+
+static void (*oom_handler)(size_t);
+
+void
+zx_set_oom_handler(void (*handler)(size_t))
+{
+	oom_handler = handler;
+}
+
+static void
+out_of_memory(size_t len)
+{
+	if (oom_handler != NULL)
+		oom_handler(len);
+	else
+		fprintf(stderr, "out of memory (%zu bytes)\n", len);
+	abort();
+}
 
 void *
 zx_xmalloc(size_t len)
@@ -19,7 +38,19 @@ zx_xmalloc(size_t len)
 	void	*p;
 
 	if ((p = malloc(len == 0 ? 1 : len)) == NULL)
-		abort();
+		out_of_memory(len);
+	return (p);
+}
+
+void *
+zx_xcalloc(size_t n, size_t size)
+{
+	void	*p;
+
+	if (size != 0 && n > SIZE_MAX / size)
+		out_of_memory(SIZE_MAX);
+	if ((p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size)) == NULL)
+		out_of_memory(n * size);
 	return (p);
 }
 
@@ -29,7 +60,7 @@ zx_xrealloc(void *ptr, size_t len)
 	void	*p;
 
 	if ((p = realloc(ptr, len == 0 ? 1 : len)) == NULL)
-		abort();
+		out_of_memory(len);
 	return (p);
 }
 

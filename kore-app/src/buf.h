@@ -17,7 +17,14 @@ struct zx_buf {
 	size_t		 cap;
 };
 
+/*
+ * Allocation that never returns NULL: out of memory, the handler set with
+ * zx_set_oom_handler is called with the size asked for (the worker logs an
+ * event), or else a line goes to stderr, then abort().
+ */
+void	 zx_set_oom_handler(void (*)(size_t));
 void	*zx_xmalloc(size_t);
+void	*zx_xcalloc(size_t, size_t);
 void	*zx_xrealloc(void *, size_t);
 char	*zx_xstrdup(const char *);
 

@@ -4,8 +4,8 @@
  *
  * Result convention (whole daemon): a function that can fail returns ZX_OK (0) or ZX_ERR (-1),
  * and the function that detected the error logs the reason once.  Functions returning pointers
- * return NULL on error under the same rule.  Out of memory is not an error to handle: the x*
- * helpers log and abort.
+ * return NULL on error under the same rule.  Out of memory is not an error to handle: the
+ * zx_x* helpers (buf.h) log and abort.
  */
 #ifndef ZX_COMMON_H
 #define ZX_COMMON_H
@@ -19,11 +19,9 @@
 
 #define ZX_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-void *xmalloc(size_t n);
-void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The handler main() gives zx_set_oom_handler (buf.h): an out_of_memory event. */
+void zx_log_out_of_memory(size_t n);
+char *zx_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* CLOCK_MONOTONIC in seconds and in milliseconds (shared by every process on the host). */
 double zx_mono_s(void);

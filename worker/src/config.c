@@ -139,7 +139,7 @@ set_value(struct zx_config *cfg, const struct opt *o, const char *text, const ch
 	switch (o->type) {
 	case OPT_STRING:
 		free(*(char **)dst);
-		*(char **)dst = xstrdup(text);
+		*(char **)dst = zx_xstrdup(text);
 		return 0;
 	case OPT_INT: {
 		long v;
@@ -224,12 +224,12 @@ default_artifact_dir(void)
 			exe[n -= 5] = '\0';
 		if (n >= 4 && strcmp(exe + n - 4, "/bin") == 0) {
 			exe[n - 4] = '\0';
-			return xasprintf("%s/data/artifacts", exe[0] ? exe : "");
+			return zx_xasprintf("%s/data/artifacts", exe[0] ? exe : "");
 		}
 	}
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
-		return xstrdup("data/artifacts");
-	return xasprintf("%s/data/artifacts", cwd);
+		return zx_xstrdup("data/artifacts");
+	return zx_xasprintf("%s/data/artifacts", cwd);
 }
 
 static void
@@ -242,7 +242,7 @@ apply_computed_defaults(struct zx_config *cfg)
 			strcpy(host, "localhost");
 		host[sizeof(host) - 1] = '\0';
 		free(cfg->worker_id);
-		cfg->worker_id = xasprintf("%s-%ld", host, (long)getpid());
+		cfg->worker_id = zx_xasprintf("%s-%ld", host, (long)getpid());
 	}
 	if (cfg->artifact_dir == NULL || cfg->artifact_dir[0] == '\0') {
 		free(cfg->artifact_dir);
@@ -284,7 +284,7 @@ zx_config_load(struct zx_config *cfg, int argc, char **argv)
 		if (opts[i].def != NULL && set_value(cfg, &opts[i], opts[i].def, where) < 0)
 			return -1;	/* a broken table: caught by any test run */
 		if (opts[i].def == NULL && opts[i].type == OPT_STRING)
-			*(char **)field(cfg, &opts[i]) = xstrdup("");
+			*(char **)field(cfg, &opts[i]) = zx_xstrdup("");
 	}
 	for (size_t i = 0; i < ZX_ARRAY_LEN(opts); i++) {
 		const char *v = opts[i].env ? getenv(opts[i].env) : NULL;

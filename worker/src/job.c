@@ -32,13 +32,13 @@ zx_job_kind_of(const char *job_type)
 struct zx_job *
 zx_job_from_claim(PGresult *r, int row)
 {
-	struct zx_job *j = xcalloc(1, sizeof(*j));
+	struct zx_job *j = zx_xcalloc(1, sizeof(*j));
 
-	j->id = xstrdup(PQgetvalue(r, row, ZX_CLAIM_COL_ID));
-	j->job_type = xstrdup(PQgetvalue(r, row, ZX_CLAIM_COL_TYPE));
-	j->tenant_id = xstrdup(PQgetvalue(r, row, ZX_CLAIM_COL_TENANT));
-	j->queue = xstrdup(PQgetvalue(r, row, ZX_CLAIM_COL_QUEUE));
-	j->params = xstrdup(PQgetvalue(r, row, ZX_CLAIM_COL_PARAMS));
+	j->id = zx_xstrdup(PQgetvalue(r, row, ZX_CLAIM_COL_ID));
+	j->job_type = zx_xstrdup(PQgetvalue(r, row, ZX_CLAIM_COL_TYPE));
+	j->tenant_id = zx_xstrdup(PQgetvalue(r, row, ZX_CLAIM_COL_TENANT));
+	j->queue = zx_xstrdup(PQgetvalue(r, row, ZX_CLAIM_COL_QUEUE));
+	j->params = zx_xstrdup(PQgetvalue(r, row, ZX_CLAIM_COL_PARAMS));
 	j->attempts = atoi(PQgetvalue(r, row, ZX_CLAIM_COL_ATTEMPTS));
 	j->max_attempts = atoi(PQgetvalue(r, row, ZX_CLAIM_COL_MAX_ATTEMPTS));
 	j->kind = zx_job_kind_of(j->job_type);
@@ -131,7 +131,7 @@ pool_thread(void *arg)
 struct zx_pool *
 zx_pool_start(const struct zx_config *cfg, int nthreads)
 {
-	struct zx_pool *p = xcalloc(1, sizeof(*p));
+	struct zx_pool *p = zx_xcalloc(1, sizeof(*p));
 
 	p->cfg = cfg;
 	pthread_mutex_init(&p->mu, NULL);
@@ -143,7 +143,7 @@ zx_pool_start(const struct zx_config *cfg, int nthreads)
 		free(p);
 		return NULL;
 	}
-	p->threads = xcalloc((size_t)nthreads, sizeof(pthread_t));
+	p->threads = zx_xcalloc((size_t)nthreads, sizeof(pthread_t));
 	for (int i = 0; i < nthreads; i++) {
 		int rc = pthread_create(&p->threads[i], NULL, pool_thread, p);
 

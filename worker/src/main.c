@@ -151,9 +151,9 @@ make_queues_array(const char *queues)
 
 	if (queues[0] == '\0')
 		return NULL;
-	copy = xstrdup(queues);
+	copy = zx_xstrdup(queues);
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		names = xrealloc(names, (n + 1) * sizeof(*names));
+		names = zx_xrealloc(names, (n + 1) * sizeof(*names));
 		names[n++] = t;
 	}
 	zx_buf_init(&b, 0);
@@ -168,7 +168,7 @@ hold(struct zx_job *j)
 {
 	if (w.nheld == w.capheld) {
 		w.capheld = w.capheld ? w.capheld * 2 : 16;
-		w.held = xrealloc(w.held, w.capheld * sizeof(*w.held));
+		w.held = zx_xrealloc(w.held, w.capheld * sizeof(*w.held));
 	}
 	w.held[w.nheld++] = j;
 }
@@ -188,11 +188,11 @@ add_done(const char *id, double started)
 {
 	if (w.ndone == w.capdone) {
 		w.capdone = w.capdone ? w.capdone * 2 : 1024;
-		w.done = xrealloc(w.done, w.capdone * sizeof(*w.done));
+		w.done = zx_xrealloc(w.done, w.capdone * sizeof(*w.done));
 	}
 	if (w.ndone == 0 || started < w.done_started)
 		w.done_started = started;
-	w.done[w.ndone++] = xstrdup(id);
+	w.done[w.ndone++] = zx_xstrdup(id);
 }
 
 static void
@@ -228,8 +228,8 @@ heartbeat(void)
 	w.next_heartbeat = zx_mono_s() + w.cfg.lease / 3.0;
 	if (w.nheld == 0 || !control_up())
 		return;
-	ids = xmalloc(w.nheld * sizeof(*ids));
-	held = xmalloc(w.nheld * sizeof(*held));
+	ids = zx_xmalloc(w.nheld * sizeof(*ids));
+	held = zx_xmalloc(w.nheld * sizeof(*held));
 	for (size_t i = 0; i < w.nheld; i++)
 		ids[i] = w.held[i]->id;
 	if (zx_db_heartbeat(w.control, w.cfg.worker_id, ids, w.nheld, w.cfg.lease, held) == ZX_OK) {
@@ -301,7 +301,7 @@ release_job(struct zx_job *j, const char *why)
 static void
 fail_unknown(struct zx_job *j)
 {
-	char *msg = xasprintf("unknown job type \"%s\" (this worker runs noop and trading-sweep)",
+	char *msg = zx_xasprintf("unknown job type \"%s\" (this worker runs noop and trading-sweep)",
 	    j->job_type);
 
 	if (control_up() && zx_db_fail(w.control, j->id, w.cfg.worker_id, msg, 0, NULL) == ZX_OK) {
@@ -588,7 +588,7 @@ claimed(PGresult *r, int n, int requested, const char *via, double sent)
 			sweeps++;
 			if (free_slots() > 0 && !w.stopping) {
 				hold(j);
-				new_sweeps = xrealloc(new_sweeps, (nnew + 1) * sizeof(*new_sweeps));
+				new_sweeps = zx_xrealloc(new_sweeps, (nnew + 1) * sizeof(*new_sweeps));
 				new_sweeps[nnew++] = j;
 				continue;
 			}
@@ -899,6 +899,7 @@ main(int argc, char **argv)
 	sigset_t block, wait_mask;
 	int rc, abandoned = 0;
 
+	zx_set_oom_handler(zx_log_out_of_memory);
 	rc = zx_config_load(&w.cfg, argc, argv);
 	if (rc != 0) {
 		zx_config_free(&w.cfg);

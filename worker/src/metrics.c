@@ -292,7 +292,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 	(void)state;
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
-		    xstrdup("method not allowed\n"));
+		    zx_xstrdup("method not allowed\n"));
 	if (strcmp(url, "/metrics") == 0)
 		return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
 		    zx_metrics_render());
@@ -303,10 +303,10 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 		up = v.db_connected;
 		pthread_mutex_unlock(&mu);
 		return reply(conn, up ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "application/json",
-		    xasprintf("{\"status\":\"%s\",\"database_connected\":%s}\n",
+		    zx_xasprintf("{\"status\":\"%s\",\"database_connected\":%s}\n",
 		    up ? "healthy" : "unhealthy", up ? "true" : "false"));
 	}
-	return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", xstrdup("not found\n"));
+	return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", zx_xstrdup("not found\n"));
 }
 
 static void
@@ -327,7 +327,7 @@ int
 zx_metrics_start(int port, const char *worker_id)
 {
 	free(worker_label);
-	worker_label = xstrdup(worker_id);
+	worker_label = zx_xstrdup(worker_id);
 	if (port == 0)
 		return ZX_OK;
 	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,

@@ -122,7 +122,7 @@ parse_request(const char *json, struct sweep_req *req, int threads, char *err)
 		snprintf(err, ERRLEN, "parameter ticker is required");
 		goto out;
 	}
-	req->ticker = xstrdup(s);
+	req->ticker = zx_xstrdup(s);
 	if ((s = get_string(o, "strategy_type")) == NULL ||
 	    zx_strategy_parse(s, &req->p.strategy) < 0) {
 		snprintf(err, ERRLEN, "parameter strategy_type must be SMA, EMA or MACD");
@@ -141,7 +141,7 @@ parse_request(const char *json, struct sweep_req *req, int threads, char *err)
 	    get_number(o, "periods_per_year", &req->p.periods_per_year, err) < 0)
 		goto out;
 	if ((s = get_string(o, "webhook_url")) != NULL && s[0] != '\0')
-		req->webhook_url = xstrdup(s);
+		req->webhook_url = zx_xstrdup(s);
 	rc = 0;
 out:
 	json_object_put(o);
@@ -214,10 +214,10 @@ load_prices(PGconn *c, void *arg)
 		return zx_db_broken(c) ? STEP_BROKEN : STEP_SQL_ERROR;
 	n = (size_t)PQntuples(r);
 	a->px->n = n;
-	a->px->close = xmalloc((n ? n : 1) * sizeof(double));
-	a->px->date = xmalloc((n ? n : 1) * sizeof(char *));
+	a->px->close = zx_xmalloc((n ? n : 1) * sizeof(double));
+	a->px->date = zx_xmalloc((n ? n : 1) * sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
-		a->px->date[i] = xstrdup(PQgetvalue(r, (int)i, 0));
+		a->px->date[i] = zx_xstrdup(PQgetvalue(r, (int)i, 0));
 		a->px->close[i] = strtod(PQgetvalue(r, (int)i, 1), NULL);
 	}
 	PQclear(r);
@@ -388,7 +388,7 @@ combo_json(const struct zx_combo_result *c)
 static char *
 json_text(struct json_object *o)
 {
-	char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	char *s = zx_xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 
 	json_object_put(o);
 	return s;

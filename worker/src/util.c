@@ -1,5 +1,5 @@
 /*
- * util.c — allocation helpers that abort on out-of-memory, clocks, and text[] literals.
+ * util.c — the out-of-memory event, formatted allocation, clocks, and text[] literals.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,53 +10,14 @@
 #include "common.h"
 #include "log.h"
 
-static void
-oom(size_t n)
+void
+zx_log_out_of_memory(size_t n)
 {
 	zlog(ZX_ERROR, "out_of_memory", "bytes=%zu", n);
-	abort();
-}
-
-void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (p == NULL)
-		oom(n);
-	return p;
-}
-
-void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (p == NULL)
-		oom(n * size);
-	return p;
-}
-
-void *
-xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-
-	if (q == NULL)
-		oom(n);
-	return q;
 }
 
 char *
-xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-
-	return memcpy(xmalloc(n), s, n);
-}
-
-char *
-xasprintf(const char *fmt, ...)
+zx_xasprintf(const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -65,9 +26,9 @@ xasprintf(const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		oom(0);
-	s = xmalloc((size_t)n + 1);
+	if (n < 0)	/* only for an invalid format or a result over INT_MAX */
+		abort();
+	s = zx_xmalloc((size_t)n + 1);
 	va_start(ap, fmt);
 	vsnprintf(s, (size_t)n + 1, fmt, ap);
 	va_end(ap);
