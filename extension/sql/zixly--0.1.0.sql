@@ -328,22 +328,37 @@ CREATE FUNCTION zixly_authenticate_user(email text, password text)
 	AS 'MODULE_PATHNAME', 'zixly_authenticate_user' LANGUAGE C STABLE
 	SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
--- One hit in a fixed window; allowed is false once hits exceed max_hits in the window.
+-- One hit in a fixed window; allowed is false once hits exceed max_hits in the window.  The
+-- count stops at max_hits + 1, so a flood cannot overflow it.
 CREATE FUNCTION zixly_rate_limit(bucket text, max_hits integer, window_seconds integer)
 	RETURNS TABLE (allowed boolean, remaining integer, reset_seconds integer)
-	LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 	AS $$
+#variable_conflict use_column
+BEGIN
+	IF zixly_rate_limit.bucket IS NULL OR length(zixly_rate_limit.bucket) NOT BETWEEN 1 AND 200 THEN
+		RAISE EXCEPTION 'bucket must be 1 to 200 characters' USING ERRCODE = '22023';
+	END IF;
+	IF max_hits IS NULL OR max_hits NOT BETWEEN 1 AND 1000000000 THEN
+		RAISE EXCEPTION 'max_hits must be from 1 to 1000000000' USING ERRCODE = '22023';
+	END IF;
+	IF window_seconds IS NULL OR window_seconds NOT BETWEEN 1 AND 86400 THEN
+		RAISE EXCEPTION 'window_seconds must be from 1 to 86400' USING ERRCODE = '22023';
+	END IF;
+	RETURN QUERY
 	INSERT INTO zixly.rate_limits AS r (bucket, window_start, hits)
-	VALUES (bucket, pg_catalog.date_bin(pg_catalog.make_interval(secs => window_seconds),
-	                                    pg_catalog.now(), 'epoch'), 1)
+	VALUES (zixly_rate_limit.bucket,
+	        date_bin(make_interval(secs => window_seconds), now(), 'epoch'), 1)
 	ON CONFLICT ON CONSTRAINT rate_limits_pkey DO UPDATE
-	   SET hits = CASE WHEN r.window_start = EXCLUDED.window_start THEN r.hits + 1 ELSE 1 END,
+	   SET hits = CASE WHEN r.window_start = EXCLUDED.window_start
+	                   THEN least(r.hits, max_hits) + 1 ELSE 1 END,
 	       window_start = EXCLUDED.window_start
 	RETURNING r.hits <= max_hits,
 	          greatest(max_hits - r.hits, 0),
 	          greatest(1, ceil(extract(epoch FROM r.window_start
-	                          + pg_catalog.make_interval(secs => window_seconds) - pg_catalog.now())))::integer
-	$$;
+	                          + make_interval(secs => window_seconds) - now())))::integer;
+END
+$$;
 
 REVOKE ALL ON FUNCTION zixly_create_api_key(text, text), zixly_revoke_api_key(text),
 	zixly_create_user(text, text, text) FROM PUBLIC;

@@ -1,6 +1,6 @@
 -- API keys (only a hash stored), dashboard users (bcrypt), zixly_rate_limit, zixly_wait.
 BEGIN;
-SELECT plan(50);
+SELECT plan(56);
 
 -- ---------------------------------------------------------------- API keys
 CREATE TEMP TABLE k AS SELECT zixly_create_api_key('t1', 'ci') AS key, zixly_create_api_key('t2', 'other') AS key2;
@@ -70,6 +70,13 @@ SELECT ok((SELECT reset_seconds BETWEEN 1 AND 60 FROM zixly_rate_limit('k1', 2, 
 SELECT is((SELECT allowed FROM zixly_rate_limit('k2', 2, 60)), true, 'rate limit: buckets are independent');
 UPDATE zixly.rate_limits SET window_start = window_start - interval '60 s' WHERE bucket = 'k1';
 SELECT is((SELECT row(r.allowed, r.remaining)::text FROM zixly_rate_limit('k1', 2, 60) r), '(t,1)', 'rate limit: a new window starts afresh');
+UPDATE zixly.rate_limits SET hits = 2147483647 WHERE bucket = 'k1';
+SELECT is((SELECT row(r.allowed, r.remaining)::text FROM zixly_rate_limit('k1', 2, 60) r), '(f,0)', 'rate limit: a count at its limit refuses without overflowing');
+SELECT is((SELECT hits FROM zixly.rate_limits WHERE bucket = 'k1'), 3, 'rate limit: the count stops at max_hits + 1');
+SELECT throws_ok($$SELECT zixly_rate_limit(NULL, 2, 60)$$, '22023', 'bucket must be 1 to 200 characters', 'rate limit: a NULL bucket');
+SELECT throws_ok($$SELECT zixly_rate_limit(repeat('b', 201), 2, 60)$$, '22023', 'bucket must be 1 to 200 characters', 'rate limit: a bucket of 201 characters');
+SELECT throws_ok($$SELECT zixly_rate_limit('k3', 0, 60)$$, '22023', 'max_hits must be from 1 to 1000000000', 'rate limit: max_hits 0');
+SELECT throws_ok($$SELECT zixly_rate_limit('k3', 2, 0)$$, '22023', 'window_seconds must be from 1 to 86400', 'rate limit: a window of 0 s');
 
 -- ---------------------------------------------------------------- zixly_wait (cross-session wake-ups: ext_notify.t)
 CREATE TEMP TABLE g AS SELECT zixly_wait() AS gen, clock_timestamp() AS t;
