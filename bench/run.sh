@@ -24,7 +24,9 @@ done
 peers=$(cd .. && pwd)/shared/bench/peers
 if [ "${PEERS:-1}" != 0 ] && [ -x "$peers/run-all.sh" ]; then
 	echo "bench: peers (graphile-worker, pg-boss, BullMQ, Express) from $peers" >&2
-	"$peers/run-all.sh" 2>>"${out%.txt}.log" | grep '^RESULT ' | tee -a "$out"
+	# run-all.sh prints each RESULT line as it comes and again in its summary: keep the first
+	"$peers/run-all.sh" 2>>"${out%.txt}.log" | grep '^RESULT ' |
+		awk '!seen[$0]++ { print; fflush() }' | tee -a "$out"
 fi
 echo "bench: results in $out" >&2
 exit $failed
