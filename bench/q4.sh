@@ -12,6 +12,8 @@
 # start - enq_mono_ms to --latency-file; the nearest-rank p50/p95/p99 of the 500 are printed.
 # Then the floor (system=plain-insert): the same 500 calls, same pace, as a plain INSERT into
 # q4_floor; no job can start before its commit is visible, so no queue here beats these.
+# Last, an INFO line: a round trip that writes nothing, at the same pace and back to back,
+# which shows what waking idle processes costs on this host.
 set -u
 cd "$(dirname "$0")/.."
 . test/lib/harness.sh

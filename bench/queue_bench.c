@@ -25,6 +25,8 @@
  *       CLOCK_MONOTONIC), and prints nearest-rank p50/p95/p99 as RESULT lines.  Then the
  *       floor: M calls of a plain INSERT of the same payload into q4_floor (made by q4.sh), at
  *       the same pace; their durations' percentiles as RESULT lines of system=plain-insert.
+ *       Last, an INFO line: the same calls as a SELECT of the payload (no write), at the pace
+ *       and back to back, which shows what waking idle processes costs on this host.
  *
  * Exit status 0 ok, 1 failed run, 2 usage.
  */
@@ -311,6 +313,7 @@ q4(long m, long gap, const char *latency_file)
 
 	prepare(conn, "enqueue", "SELECT id FROM zixly_enqueue('noop', $1::jsonb)");
 	prepare(conn, "insert", "INSERT INTO q4_floor (parameters) VALUES ($1::jsonb)");
+	prepare(conn, "roundtrip", "SELECT $1::jsonb IS NOT NULL");
 	call = paced_calls(conn, "enqueue", m, gap);
 	fprintf(stderr, "INFO zixly Q4: the enqueue call itself (commit included) took p50 %.3f ms,"
 	    " p99 %.3f ms\n", percentile(call, m, 50), percentile(call, m, 99));
@@ -365,6 +368,19 @@ q4(long m, long gap, const char *latency_file)
 	printf("RESULT system=plain-insert bench=Q4 metric=p50_ms value=%.2f\n", percentile(call, m, 50));
 	printf("RESULT system=plain-insert bench=Q4 metric=p95_ms value=%.2f\n", percentile(call, m, 95));
 	printf("RESULT system=plain-insert bench=Q4 metric=p99_ms value=%.2f\n", percentile(call, m, 99));
+	free(call);
+	/*
+	 * What an idle host adds: the same payload in a round trip that writes nothing, at this
+	 * pace and then back to back.  Each call at the pace wakes the server process from idle,
+	 * and each job wakes two more (the worker's waiting session, then the worker).
+	 */
+	call = paced_calls(conn, "roundtrip", m, gap);
+	fprintf(stderr, "INFO Q4: a round trip without a write (SELECT of the payload): p50 %.3f ms,"
+	    " p99 %.3f ms at this pace;", percentile(call, m, 50), percentile(call, m, 99));
+	free(call);
+	call = paced_calls(conn, "roundtrip", m, 0);
+	fprintf(stderr, " p50 %.3f ms, p99 %.3f ms back to back\n", percentile(call, m, 50),
+	    percentile(call, m, 99));
 	free(call);
 	PQfinish(conn);
 	return 0;
