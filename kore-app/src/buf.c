@@ -130,25 +130,45 @@ zx_buf_puts(struct zx_buf *b, const char *s)
 }
 
 void
-zx_buf_appendf(struct zx_buf *b, const char *fmt, ...)
+zx_buf_vappendf(struct zx_buf *b, const char *fmt, va_list ap)
 {
-	va_list	ap;
+	va_list	again;
 	int	n;
 
 	/* Format into the spare room first; grow and redo only if it did not fit. */
 	buf_reserve(b, 0);
-	va_start(ap, fmt);
+	va_copy(again, ap);
 	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= b->cap - b->len) {
+	if (n >= 0 && (size_t)n >= b->cap - b->len) {
 		buf_reserve(b, (size_t)n);
-		va_start(ap, fmt);
-		(void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-		va_end(ap);
+		(void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
 	}
-	b->len += (size_t)n;
+	va_end(again);
+	if (n >= 0)
+		b->len += (size_t)n;
+}
+
+void
+zx_buf_appendf(struct zx_buf *b, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	zx_buf_vappendf(b, fmt, ap);
+	va_end(ap);
+}
+
+char *
+zx_xasprintf(const char *fmt, ...)
+{
+	struct zx_buf	b;
+	va_list		ap;
+
+	zx_buf_init(&b, 0);
+	va_start(ap, fmt);
+	zx_buf_vappendf(&b, fmt, ap);
+	va_end(ap);
+	return (b.data);
 }
 
 const char *

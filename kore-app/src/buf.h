@@ -8,6 +8,7 @@
 #ifndef ZX_BUF_H
 #define ZX_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,12 +28,16 @@ void	*zx_xmalloc(size_t);
 void	*zx_xcalloc(size_t, size_t);
 void	*zx_xrealloc(void *, size_t);
 char	*zx_xstrdup(const char *);
+/* A newly allocated formatted string (the caller frees it). */
+char	*zx_xasprintf(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
 
 void	 zx_buf_init(struct zx_buf *, size_t);
 void	 zx_buf_free(struct zx_buf *);
 void	 zx_buf_reset(struct zx_buf *);
 void	 zx_buf_append(struct zx_buf *, const void *, size_t);
 void	 zx_buf_puts(struct zx_buf *, const char *);
+void	 zx_buf_vappendf(struct zx_buf *, const char *, va_list);
 void	 zx_buf_appendf(struct zx_buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 const char *zx_buf_cstr(struct zx_buf *);

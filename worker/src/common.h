@@ -21,7 +21,6 @@
 
 /* The handler main() gives zx_set_oom_handler (buf.h): an out_of_memory event. */
 void zx_log_out_of_memory(size_t n);
-char *zx_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* CLOCK_MONOTONIC in seconds and in milliseconds (shared by every process on the host). */
 double zx_mono_s(void);

@@ -1,10 +1,6 @@
 /*
- * util.c — the out-of-memory event, formatted allocation, clocks, and text[] literals.
+ * util.c — the out-of-memory event, clocks, and text[] literals.
  */
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "common.h"
@@ -14,25 +10,6 @@ void
 zx_log_out_of_memory(size_t n)
 {
 	zlog(ZX_ERROR, "out_of_memory", "bytes=%zu", n);
-}
-
-char *
-zx_xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-	char *s;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)	/* only for an invalid format or a result over INT_MAX */
-		abort();
-	s = zx_xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
 }
 
 double
