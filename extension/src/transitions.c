@@ -212,7 +212,11 @@ zixly_fail(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(row);
 }
 
-/* A RUNNING job back to the queue at once, the attempt not counted. */
+/*
+ * A RUNNING job back to the queue, the attempt not counted.  It keeps its run_at, so it keeps
+ * its place in claim order: a worker that claimed more jobs than it could start gives them back
+ * ahead of the jobs queued after them.
+ */
 Datum
 zixly_release(PG_FUNCTION_ARGS)
 {
@@ -228,7 +232,7 @@ zixly_release(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(worker_id);
 	row = run_row_plan(&plan,
 					   "UPDATE zixly.pipeline_jobs AS j"
-					   "   SET status = 'QUEUED', run_at = pg_catalog.now(),"
+					   "   SET status = 'QUEUED',"
 					   "       attempts = GREATEST(j.attempts OPERATOR(pg_catalog.-) 1, 0),"
 					   "       started_at = NULL, locked_by = NULL," UNLOCK
 					   " WHERE j.id OPERATOR(pg_catalog.=) $1"

@@ -337,8 +337,9 @@ validate_trading_sweep(Jsonb *params, Problems *p)
 		problem(p, "min_trades", "must be an integer from 0 to 1000000");
 	if ((v = field(params, "signal_period")) != NULL && !json_int(v, 1, 1000, &ignored))
 		problem(p, "signal_period", "must be an integer from 1 to 1000");
-	if ((v = field(params, "fee_bps")) != NULL && !json_number(v, 0, 10000))
-		problem(p, "fee_bps", "must be a number from 0 to 10000");
+	/* the engine's limit (ZX_MAX_FEE_BPS): a fee of 100 % would take equity to 0 */
+	if ((v = field(params, "fee_bps")) != NULL && !json_number(v, 0, 1000))
+		problem(p, "fee_bps", "must be a number from 0 to 1000");
 	if ((v = field(params, "periods_per_year")) != NULL && !json_int(v, 1, 100000, &ignored))
 		problem(p, "periods_per_year", "must be an integer from 1 to 100000");
 	if ((v = field(params, "objective")) != NULL && !json_string_is(v, objectives))

@@ -6,7 +6,8 @@
 #      finishes its sweep, completes it, and exits 0 with a clean log.
 #   2. SIGTERM with a deadline shorter than the sweep (--shutdown-timeout 1): the sweep is
 #      released (QUEUED again, attempt given back, no rows) and the worker exits 0 without
-#      waiting for it; another worker then completes it once, with one set of rows.
+#      waiting for it; another worker then completes it once, with one set of rows.  A worker
+#      claims only what it can start: a job queued behind the sweep waits for the one slot.
 #   3. A second signal during shutdown releases at once; SIGINT and SIGTERM when idle exit 0.
 #      An idle worker claims from its wait connection (zixly_wait and the claim in one
 #      statement); SIGTERM cancels that wait, which ends at once and quietly.
@@ -46,8 +47,9 @@ ZW_BIN=$ZX_BIN/zixly-worker
 zw_start w2 --metrics-port 0 --concurrency 1 --threads 1 --shutdown-timeout 1
 W2=$ZW_PID
 zx_wait_for "w2 starts J2" 30 zw_log_has w2 "event=job_started job_id=$J2" || bail "w2 did not start J2"
-zw_wait_sql 20 "SELECT status = 'COMPLETED' FROM zixly.pipeline_jobs WHERE id = '$J3'"
-is "$(q "$J3" "status || ' ' || locked_by")" "COMPLETED w2" "w2 took the waiting jobs (the noop completed)"
+sleep 0.5
+is "$(q "$J3" "status || '/' || attempts")" "QUEUED/0" \
+	"w2 claims only what it can start: the noop queued after the sweep waits for the one slot"
 zw_signal_wait "$W2" TERM 20
 is "$ZW_EXIT" 0 "SIGTERM with a 1 s deadline: w2 exits 0"
 is "$(q "$J2" "status || '/' || attempts || ' ' || coalesce(locked_by, '-')") $(rows "$J2")" "QUEUED/0 - 0" \
@@ -62,6 +64,8 @@ W3=$ZW_PID
 zw_wait_sql 60 "SELECT status = 'COMPLETED' FROM zixly.pipeline_jobs WHERE id = '$J2'"
 is "$(q "$J2" "status || '/' || attempts || ' ' || locked_by") $(rows "$J2")" "COMPLETED/1 w3 10" \
 	"another worker completes the released sweep once, with one set of rows"
+zw_wait_sql 20 "SELECT status = 'COMPLETED' FROM zixly.pipeline_jobs WHERE id = '$J3'"
+is "$(q "$J3" "status || ' ' || locked_by")" "COMPLETED w3" "and the noop that waited"
 
 # ---------------------------------------------------------------- 3. second signal, SIGINT, idle
 J4=$(zw_enqueue trading-sweep "$LONG")

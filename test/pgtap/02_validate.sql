@@ -130,12 +130,12 @@ SELECT pg_temp.rejects('{"signal_period":0}', 'signal_period', 'must be an integ
 SELECT pg_temp.rejects('{"signal_period":1001}', 'signal_period', 'must be an integer from 1 to 1000', 'signal_period 1001');
 SELECT pg_temp.rejects('{"signal_period":9.5}', 'signal_period', 'must be an integer from 1 to 1000', 'signal_period 9.5');
 SELECT pg_temp.accepts('{"fee_bps":0}', 'fee_bps 0');
-SELECT pg_temp.accepts('{"fee_bps":10000}', 'fee_bps 10000');
+SELECT pg_temp.accepts('{"fee_bps":1000}', 'fee_bps 1000 (10 % per position change, the engine''s limit)');
 SELECT pg_temp.accepts('{"fee_bps":0.5}', 'fee_bps may be fractional');
-SELECT pg_temp.rejects('{"fee_bps":-0.01}', 'fee_bps', 'must be a number from 0 to 10000', 'fee_bps -0.01');
-SELECT pg_temp.rejects('{"fee_bps":10000.01}', 'fee_bps', 'must be a number from 0 to 10000', 'fee_bps 10000.01');
-SELECT pg_temp.rejects('{"fee_bps":"5"}', 'fee_bps', 'must be a number from 0 to 10000', 'fee_bps as a string');
-SELECT pg_temp.rejects('{"fee_bps":1e400}', 'fee_bps', 'must be a number from 0 to 10000', 'fee_bps 1e400');
+SELECT pg_temp.rejects('{"fee_bps":-0.01}', 'fee_bps', 'must be a number from 0 to 1000', 'fee_bps -0.01');
+SELECT pg_temp.rejects('{"fee_bps":1000.01}', 'fee_bps', 'must be a number from 0 to 1000', 'fee_bps 1000.01');
+SELECT pg_temp.rejects('{"fee_bps":"5"}', 'fee_bps', 'must be a number from 0 to 1000', 'fee_bps as a string');
+SELECT pg_temp.rejects('{"fee_bps":1e400}', 'fee_bps', 'must be a number from 0 to 1000', 'fee_bps 1e400');
 SELECT pg_temp.rejects('{"periods_per_year":0}', 'periods_per_year', 'must be an integer from 1 to 100000', 'periods_per_year 0');
 SELECT pg_temp.rejects('{"objective":"profit"}', 'objective',
 	'must be one of sharpe_ratio, sortino_ratio, total_return_pct, max_drawdown_pct, profit_factor, win_rate_pct', 'objective unknown');

@@ -2,7 +2,7 @@
  * test_sweep.c — zx_sweep_run and zx_equity_curve end to end: every combination against the
  * per-bar reference (SMA, EMA, MACD, fees), results bit-identical for 1, 2, 3 and 7 threads,
  * zero trades => zero return and drawdown, flat prices => no trades, buy-and-hold and the
- * equity curve, and invalid input rejected with a message.
+ * equity curve, invalid input rejected with a message, and a run stopped by its cancel flag.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -333,6 +333,8 @@ test_invalid_input(void **state)
 	expect_run_error(c, 100, &p, "positive");
 	c[40] = INFINITY;
 	expect_run_error(c, 100, &p, "close[40]");
+	c[40] = 1.01e200;
+	expect_run_error(c, 100, &p, "above 1e+200");
 	c[40] = 90;
 	expect_run_error(NULL, 100, &p, "no prices");
 	expect_run_error(c, 1, &p, "bars");
@@ -341,6 +343,40 @@ test_invalid_input(void **state)
 	p.fast_hi = 50;
 	expect_run_error(c, 100, &p, "no combination");
 	assert_int_equal(zx_sweep_run(c, 100, &p, NULL, NULL, 0), -1);	/* no crash */
+}
+
+/* A set cancel flag stops every strategy at its first chunk; a clear one changes nothing. */
+static void
+test_cancel(void **state)
+{
+	enum zx_strategy strategies[] = {ZX_STRATEGY_SMA, ZX_STRATEGY_EMA, ZX_STRATEGY_MACD};
+	size_t n = 5000;
+	double *c = malloc(n * sizeof(double));
+	atomic_int flag = 0;
+
+	(void)state;
+	for (size_t t = 0; t < n; t++)
+		c[t] = 100 + 10 * sin((double)t / 37) + (double)(t % 11);
+	for (size_t i = 0; i < 3; i++) {
+		for (int threads = 1; threads <= 2; threads++) {
+			struct zx_sweep_params p = params(strategies[i], 2, 30, 10, 90, 4, 5);
+			struct zx_sweep_result plain, watched;
+
+			p.threads = threads;
+			run_ok(c, n, &p, &plain);
+			p.cancel = &flag;
+			atomic_store(&flag, 0);
+			run_ok(c, n, &p, &watched);
+			assert_int_equal(plain.n_combos, watched.n_combos);
+			assert_memory_equal(plain.combos, watched.combos,
+			    plain.n_combos * sizeof(*plain.combos));
+			zx_sweep_result_free(&plain);
+			zx_sweep_result_free(&watched);
+			atomic_store(&flag, 1);
+			expect_run_error(c, n, &p, "cancelled");
+		}
+	}
+	free(c);
 }
 
 /* Every metric finite (JSON can print them), even with extreme fees and jumpy prices. */
@@ -384,6 +420,7 @@ main(void)
 		cmocka_unit_test(test_flat_prices_no_trades),
 		cmocka_unit_test(test_equity_curve),
 		cmocka_unit_test(test_invalid_input),
+		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_metrics_finite),
 	};
 

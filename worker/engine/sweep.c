@@ -246,6 +246,8 @@ batch_item(void *ctx, size_t item, int thread)
 		size_t w1 = w0 + ZX_CHUNK_WORDS < nw ? w0 + ZX_CHUNK_WORDS : nw;
 		size_t bar0 = 64 * w0, bar1 = 64 * w1 < n ? 64 * w1 : n;
 
+		if (R->p->cancel != NULL && atomic_load_explicit(R->p->cancel, memory_order_relaxed))
+			return;
 		zx_chunk_prepare(sc->ck, R->c, bar0, bar1);
 		if (strat == ZX_STRATEGY_SMA) {
 			for (size_t i = 0; i < nl; i++)
@@ -467,11 +469,19 @@ zx_sweep_run(const double *close, size_t n, const struct zx_sweep_params *p,
 		if (!(isfinite(close[t]) && close[t] > 0))
 			return zx_fail(err, errlen, "close[%zu] = %g is not a positive finite number",
 			    t, close[t]);
+		else if (close[t] > ZX_MAX_CLOSE)
+			return zx_fail(err, errlen, "close[%zu] = %g is above %g, the largest close "
+			    "supported", t, close[t], ZX_MAX_CLOSE);
 
 	memset(&R, 0, sizeof(R));
 	if (run_setup(&R, close, n, p, nc) < 0)
 		goto oom;
 	zx_parallel_for(R.threads, R.n_batches, batch_item, &R);
+	if (p->cancel != NULL && atomic_load(p->cancel)) {
+		free(R.res);
+		run_free(&R);
+		return zx_fail(err, errlen, "cancelled");
+	}
 
 	for (size_t k = 0; k < nc; k++) {
 		if (!combo_finite(&R.res[k])) {

@@ -31,6 +31,7 @@
 #ifndef ZX_SWEEP_H
 #define ZX_SWEEP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 enum zx_strategy {
@@ -61,6 +62,7 @@ enum zx_objective {
 #define ZX_MAX_COMBINATIONS	1000000
 #define ZX_MAX_THREADS		256
 #define ZX_MAX_FEE_BPS		1000.0	/* 10 % per position change */
+#define ZX_MAX_CLOSE		1e200	/* larger closes would overflow the exact mean's splitting */
 
 struct zx_sweep_params {
 	enum zx_strategy strategy;
@@ -73,6 +75,7 @@ struct zx_sweep_params {
 	int min_trades;			/* combinations with fewer trades are reported, not ranked */
 	enum zx_objective objective;
 	int threads;			/* worker threads; 0 = one per online CPU */
+	const atomic_int *cancel;	/* NULL, or set from elsewhere to stop a run early */
 };
 
 /* One combination's metrics.  Periods over t = 1..T-1 unless stated. */
@@ -118,7 +121,9 @@ int zx_sweep_params_check(const struct zx_sweep_params *p, size_t n, size_t *n_c
 
 /*
  * Runs the sweep on close[0..n-1] (ascending time, every close finite and > 0, n >= 2).
- * On success fills *out (free it with zx_sweep_result_free); on error *out is empty.
+ * On success fills *out (free it with zx_sweep_result_free); on error *out is empty.  When
+ * *p->cancel becomes non-zero the threads stop at their next chunk of bars and the run fails
+ * with "cancelled".
  */
 int zx_sweep_run(const double *close, size_t n, const struct zx_sweep_params *p,
     struct zx_sweep_result *out, char *err, size_t errlen);

@@ -64,10 +64,11 @@ file_stem(const char *id, char *out, size_t outlen)
 }
 
 int
-zx_artifact_write_grid(const char *dir, const char *job_id, const struct zx_sweep_result *r,
-    char *path, size_t pathlen, long *bytes, char *err, size_t errlen)
+zx_artifact_write_grid(const char *dir, const char *job_id, int attempt,
+    const struct zx_sweep_result *r, char *path, char *tmp, size_t pathlen, long *bytes,
+    char *err, size_t errlen)
 {
-	char stem[200], abs_dir[PATH_MAX], tmp[PATH_MAX + 64];
+	char stem[200], abs_dir[PATH_MAX];
 	FILE *fp;
 	int ok;
 
@@ -78,7 +79,8 @@ zx_artifact_write_grid(const char *dir, const char *job_id, const struct zx_swee
 	}
 	file_stem(job_id, stem, sizeof(stem));
 	snprintf(path, pathlen, "%s/%s.csv", abs_dir, stem);
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	/* one name per process and attempt: a lost attempt may still be writing its own */
+	snprintf(tmp, pathlen, "%s/%s.csv.tmp.%ld.%d", abs_dir, stem, (long)getpid(), attempt);
 	if ((fp = fopen(tmp, "w")) == NULL) {
 		snprintf(err, errlen, "cannot write artifact %s: %s", tmp, strerror(errno));
 		return ZX_ERR;
@@ -97,10 +99,28 @@ zx_artifact_write_grid(const char *dir, const char *job_id, const struct zx_swee
 	*bytes = ftell(fp);
 	ok = !ferror(fp);
 	ok = (fclose(fp) == 0) && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "cannot write artifact %s: %s", path, strerror(errno));
+	if (!ok) {
+		snprintf(err, errlen, "cannot write artifact %s: %s", tmp, strerror(errno));
 		unlink(tmp);
 		return ZX_ERR;
 	}
 	return ZX_OK;
+}
+
+int
+zx_artifact_publish(const char *tmp, const char *path, char *err, size_t errlen)
+{
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot write artifact %s: %s", path, strerror(errno));
+		return ZX_ERR;
+	}
+	return ZX_OK;
+}
+
+void
+zx_artifact_discard(const char *tmp)
+{
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		zlog(ZX_WARN, "artifact_discard_failed", "path=%s error=%s", zx_q(tmp),
+		    zx_q(strerror(errno)));
 }

@@ -254,8 +254,12 @@ apply_computed_defaults(struct zx_config *cfg)
 static int
 validate(const struct zx_config *cfg)
 {
-	if (strlen(cfg->worker_id) > 128) {
-		fprintf(stderr, PROG ": ZIXLY_WORKER_ID / --worker-id: at most 128 characters\n");
+	size_t idlen = strlen(cfg->worker_id);
+
+	/* the extension's rules for a worker id (ZixlyCheckName), so no call can refuse it later */
+	if (idlen > 128 || !zx_utf8_valid(cfg->worker_id, idlen)) {
+		fprintf(stderr, PROG ": ZIXLY_WORKER_ID / --worker-id: at most 128 characters of "
+		    "UTF-8\n");
 		return -1;
 	}
 	for (const char *c = cfg->worker_id; *c; c++)
@@ -264,12 +268,26 @@ validate(const struct zx_config *cfg)
 			    " not allowed\n");
 			return -1;
 		}
-	for (const char *q = cfg->queues; *q; q++)
-		if ((unsigned char)*q < 0x20 || *q == '"' || *q == '\\' || *q == '{' || *q == '}') {
+	if (cfg->queues[0] != '\0') {
+		const char *q = cfg->queues;
+		int bad = !zx_utf8_valid(q, strlen(q)) || q[0] == ',' || q[strlen(q) - 1] == ',' ||
+		    strstr(q, ",,") != NULL;
+
+		for (; *q && !bad; q++)
+			bad = (unsigned char)*q < 0x20 || *q == 0x7f || *q == '"' || *q == '\\' ||
+			    *q == '{' || *q == '}';
+		if (bad) {
 			fprintf(stderr, PROG ": ZIXLY_QUEUES / --queues: queue names are comma-separated"
-			    " plain words\n");
+			    " plain words, none empty\n");
 			return -1;
 		}
+	}
+	/* the path goes into the job's result (jsonb), which must be UTF-8 */
+	if (!zx_utf8_valid(cfg->artifact_dir, strlen(cfg->artifact_dir))) {
+		fprintf(stderr, PROG ": ZIXLY_ARTIFACT_DIR / --artifact-dir: the path must be valid "
+		    "UTF-8\n");
+		return -1;
+	}
 	return 0;
 }
 

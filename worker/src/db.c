@@ -90,15 +90,14 @@ zx_db_role_name(enum zx_db_role role)
 	}
 }
 
-/* The server's message on one line (libpq's end with a newline). */
-static const char *
-errmsg_of(PGconn *c, PGresult *r)
+const char *
+zx_db_errmsg(PGconn *c, const PGresult *r)
 {
 	static __thread char buf[512];
 	const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	size_t n;
 
-	if (m == NULL)
+	if (m == NULL && c != NULL)
 		m = PQerrorMessage(c);
 	snprintf(buf, sizeof(buf), "%s", m ? m : "unknown error");
 	n = strlen(buf);
@@ -110,13 +109,38 @@ errmsg_of(PGconn *c, PGresult *r)
 	return buf;
 }
 
+int
+zx_db_not_held(const PGresult *r)
+{
+	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	/* 55000: not RUNNING or another worker's; P0002: no such job */
+	return st != NULL && (strcmp(st, "55000") == 0 || strcmp(st, "02000") == 0 ||
+	    strcmp(st, "P0002") == 0);
+}
+
+/*
+ * Messages the server sends outside a statement's answer (a FATAL before it closes the
+ * connection, a NOTICE or WARNING) as log lines, instead of libpq's raw lines on stderr.
+ */
+static void
+log_notice(void *role, const PGresult *r)
+{
+	const char *sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+	int quiet = sev != NULL && (strcmp(sev, "NOTICE") == 0 || strcmp(sev, "INFO") == 0 ||
+	    strcmp(sev, "LOG") == 0 || strcmp(sev, "DEBUG") == 0);
+
+	zlog(quiet ? ZX_DEBUG : ZX_WARN, "db_notice", "role=%s severity=%s message=%s",
+	    (const char *)role, sev ? sev : "unknown", zx_q(zx_db_errmsg(NULL, r)));
+}
+
 static void
 log_failure(PGconn *c, PGresult *r, const char *what)
 {
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
 	zlog(zx_db_broken(c) ? ZX_WARN : ZX_ERROR, "db_error", "call=%s sqlstate=%s error=%s%s",
-	    what, state ? state : "none", zx_q(errmsg_of(c, r)),
+	    what, state ? state : "none", zx_q(zx_db_errmsg(c, r)),
 	    zx_db_broken(c) ? " connection=lost" : "");
 }
 
@@ -163,7 +187,13 @@ zx_db_connect(const char *url, enum zx_db_role role)
 	c = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(c) != CONNECTION_OK) {
 		zlog(ZX_WARN, "db_connect_failed", "role=%s error=%s", zx_db_role_name(role),
-		    zx_q(errmsg_of(c, NULL)));
+		    zx_q(zx_db_errmsg(c, NULL)));
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeReceiver(c, log_notice, (void *)zx_db_role_name(role));
+	/* the wait blocks in the server by design; a database's statement_timeout must not cut it */
+	if (role == ZX_DB_WAIT && zx_db_command(c, "SET statement_timeout = 0") < 0) {
 		PQfinish(c);
 		return NULL;
 	}
@@ -278,12 +308,16 @@ int
 zx_db_release(PGconn *c, const char *job_id, const char *worker_id)
 {
 	const char *v[2] = {job_id, worker_id};
-	PGresult *r = zx_db_exec(c, "release", 2, v, PGRES_TUPLES_OK, "zixly_release");
+	PGresult *r = PQexecPrepared(c, "release", 2, v, NULL, NULL, 0);
+	int rc = ZX_OK;
 
-	if (r == NULL)
-		return ZX_ERR;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = zx_db_not_held(r) ? ZX_DB_NOT_HELD : ZX_ERR;
+		if (rc == ZX_ERR)
+			log_failure(c, r, "zixly_release");
+	}
 	PQclear(r);
-	return ZX_OK;
+	return rc;
 }
 
 int

@@ -43,6 +43,12 @@ int zx_db_check_url(const char *url);
 /* Did the connection break (server gone, restarted)? */
 int zx_db_broken(PGconn *c);
 
+/* The server's message of r (else the connection's) on one line; valid until the next call. */
+const char *zx_db_errmsg(PGconn *c, const PGresult *r);
+
+/* Did this call fail because the job is no longer the worker's (finished, cancelled, gone)? */
+int zx_db_not_held(const PGresult *r);
+
 /*
  * Runs a prepared statement and returns its result if its status is the expected one;
  * otherwise logs "what" with the error, clears the result and returns NULL.
@@ -63,6 +69,8 @@ int zx_db_rescue(PGconn *c, int *rescued);
 int zx_db_heartbeat(PGconn *c, const char *worker_id, char *const *ids, size_t n, int lease,
     int *held);
 
+/* zixly_release: ZX_OK, ZX_DB_NOT_HELD (quietly: the job is no longer ours), or ZX_ERR (logged). */
+#define ZX_DB_NOT_HELD 1
 int zx_db_release(PGconn *c, const char *job_id, const char *worker_id);
 
 /*

@@ -7,7 +7,8 @@
  *
  * Ownership: the main loop allocates a job from its claim row and hands it to the pool; the
  * pool thread sets job->outcome and hands it back through zx_pool_reap; the main loop frees it.
- * job->lost and job->abandon are the only fields both sides touch while it runs (atomics).
+ * job->lost, job->abandon and job->finishing are the only fields both sides touch while it runs
+ * (atomics).
  */
 #ifndef ZX_JOB_H
 #define ZX_JOB_H
@@ -27,6 +28,7 @@ struct zx_job {
 	double t_start;			/* zx_mono_s() when its handler started */
 	atomic_int lost;		/* a heartbeat said another worker or a cancel took it */
 	atomic_int abandon;		/* shutdown deadline: the main loop released it */
+	atomic_int finishing;		/* the handler is storing its outcome, or is past that */
 	enum zx_job_status outcome;	/* set by the handler */
 	struct zx_job *next;		/* pool queues */
 };

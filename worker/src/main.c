@@ -69,7 +69,10 @@ struct lane {
 	double retry_at, backoff;	/* reconnecting */
 };
 
-static volatile sig_atomic_t got_stop;	/* count of SIGTERM/SIGINT */
+/* heartbeats at most this far apart: a cancelled sweep stops within it */
+#define HEARTBEAT_MAX_S 5.0
+
+static volatile sig_atomic_t got_stop;	/* count of SIGTERM/SIGINT/SIGHUP */
 static volatile sig_atomic_t got_go;	/* SIGUSR1 */
 
 static struct {
@@ -100,7 +103,12 @@ static struct {
 	double done_started;		/* earliest handler start among them */
 	int want_claim;
 	int draining;			/* the last claim came back full */
-	int sized;			/* the last claim had sweep jobs: claim free slots only */
+	/*
+	 * Claim free slots only, not claim_batch jobs: at start, after an empty claim, and after a
+	 * claim with sweeps.  Only a full claim of noop jobs opens the batch, so a backlog of sweeps
+	 * is not claimed a thousand at a time and handed back.
+	 */
+	int sized;
 	int paused;
 	int stopping;
 	double deadline;
@@ -218,14 +226,18 @@ control_up(void)
 }
 
 /* ---------------------------------------------------------------- control calls */
-/* Heartbeats every held sweep job; the ones no longer ours are flagged lost for their thread. */
+/*
+ * Heartbeats every held sweep job; the ones no longer ours are flagged lost for their thread,
+ * which stops its engine.  A job whose thread is storing its outcome (or is past that) may be
+ * gone because it has just completed: its thread reports what happened, not this.
+ */
 static void
 heartbeat(void)
 {
 	char **ids;
 	int *held;
 
-	w.next_heartbeat = zx_mono_s() + w.cfg.lease / 3.0;
+	w.next_heartbeat = zx_mono_s() + fmin(w.cfg.lease / 3.0, HEARTBEAT_MAX_S);
 	if (w.nheld == 0 || !control_up())
 		return;
 	ids = zx_xmalloc(w.nheld * sizeof(*ids));
@@ -234,7 +246,8 @@ heartbeat(void)
 		ids[i] = w.held[i]->id;
 	if (zx_db_heartbeat(w.control, w.cfg.worker_id, ids, w.nheld, w.cfg.lease, held) == ZX_OK) {
 		for (size_t i = 0; i < w.nheld; i++)
-			if (!held[i] && !atomic_exchange(&w.held[i]->lost, 1))
+			if (!held[i] && !atomic_exchange(&w.held[i]->lost, 1) &&
+			    !atomic_load(&w.held[i]->finishing))
 				zlog(ZX_WARN, "job_lost", "job_id=%s reason=%s", w.held[i]->id,
 				    zx_q("heartbeat: cancelled or taken over by another worker"));
 		zlog(ZX_DEBUG, "heartbeat", "jobs=%zu", w.nheld);
@@ -285,17 +298,28 @@ rescue(void)
 	}
 }
 
-static void
+/* Gives a job back to the queue; 1 if it was (or would have been, without a database). */
+static int
 release_job(struct zx_job *j, const char *why)
 {
-	if (control_up() && zx_db_release(w.control, j->id, w.cfg.worker_id) == ZX_OK) {
+	int rc = ZX_ERR;
+
+	if (!atomic_load(&j->lost) && control_up())
+		rc = zx_db_release(w.control, j->id, w.cfg.worker_id);
+	if (rc == ZX_OK) {
 		zlog(ZX_INFO, "job_released", "job_id=%s job_type=%s reason=%s", j->id, j->job_type,
 		    zx_q(why));
 		zx_metrics_jobs_done(j->kind, ZX_ST_RELEASED, 1, 0);
-	} else {
-		zlog(ZX_WARN, "job_not_released", "job_id=%s reason=%s", j->id,
-		    zx_q("no database; it comes back through zixly_rescue"));
+		return 1;
 	}
+	if (atomic_load(&j->lost) || rc == ZX_DB_NOT_HELD) {
+		zlog(ZX_INFO, "job_not_released", "job_id=%s reason=%s", j->id,
+		    zx_q("no longer held by this worker (cancelled or taken over)"));
+		return 0;
+	}
+	zlog(ZX_WARN, "job_not_released", "job_id=%s reason=%s", j->id,
+	    zx_q("no database; it comes back through zixly_rescue"));
+	return 1;
 }
 
 static void
@@ -607,10 +631,7 @@ claimed(PGresult *r, int n, int requested, const char *via, double sent)
 			zx_pool_submit(w.pool, new_sweeps[k]);
 	}
 	free(new_sweeps);
-	if (sweeps > 0)
-		w.sized = 1;
-	else if (n > 0)
-		w.sized = 0;
+	w.sized = sweeps > 0 || n < requested;
 	w.draining = n == requested && n > 1;
 	if (w.draining)
 		w.want_claim = 1;
@@ -718,14 +739,29 @@ begin_shutdown(void)
 	}
 }
 
-/* The deadline passed: give the running sweeps back; their threads' work is discarded. */
-static void
+/*
+ * The deadline passed: give the running sweeps back; their threads' work is discarded.  A job
+ * whose thread is storing its outcome is left to that (if the process ends first, its session
+ * ends and zixly_rescue puts it back), and a completed one's pending webhook is dropped.
+ * Returns how many were released.
+ */
+static size_t
 release_held(void)
 {
+	size_t released = 0;
+
 	for (size_t i = 0; i < w.nheld; i++) {
-		atomic_store(&w.held[i]->abandon, 1);
-		release_job(w.held[i], "shutdown timeout");
+		struct zx_job *j = w.held[i];
+
+		if (atomic_load(&j->finishing)) {
+			zlog(ZX_WARN, "job_not_waited", "job_id=%s reason=%s", j->id,
+			    zx_q("shutdown timeout while its outcome was stored or its webhook sent"));
+			continue;
+		}
+		atomic_store(&j->abandon, 1);
+		released += (size_t)release_job(j, "shutdown timeout");
 	}
+	return released;
 }
 
 static int
@@ -898,6 +934,7 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	sigset_t block, wait_mask;
 	int rc, abandoned = 0;
+	size_t released = 0;
 
 	zx_set_oom_handler(zx_log_out_of_memory);
 	rc = zx_config_load(&w.cfg, argc, argv);
@@ -926,16 +963,20 @@ main(int argc, char **argv)
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);	/* the terminal went away: stop as for SIGTERM */
 	sa.sa_handler = on_go;
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);	/* stray signals must not kill a worker holding jobs */
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &block, &wait_mask);
 	sigdelset(&wait_mask, SIGTERM);
 	sigdelset(&wait_mask, SIGINT);
+	sigdelset(&wait_mask, SIGHUP);
 	sigdelset(&wait_mask, SIGUSR1);
 
 	if (zx_metrics_start(w.cfg.metrics_port, w.cfg.worker_id) != ZX_OK)
@@ -947,6 +988,7 @@ main(int argc, char **argv)
 	w.control_backoff = BACKOFF_MIN;
 	w.waiter.backoff = BACKOFF_MIN;
 	w.waiter.gen = -1;
+	w.sized = 1;
 	w.next_poll = zx_mono_s() + w.cfg.poll_interval;
 
 	/* connect before announcing readiness (benchmarks start the clock after "ready") */
@@ -970,10 +1012,10 @@ main(int argc, char **argv)
 	run(&wait_mask);
 
 	if (w.nheld > 0) {
-		release_held();
+		released = release_held();
 		abandoned = 1;
 	}
-	zlog(ZX_INFO, "stopped", "released_running_jobs=%zu", abandoned ? w.nheld : (size_t)0);
+	zlog(ZX_INFO, "stopped", "released_running_jobs=%zu", released);
 	if (w.latency != NULL)
 		fclose(w.latency);
 	if (abandoned) {

@@ -3,16 +3,20 @@
  *
  *   1. read the ticker's closes from zixly.prices (ascending ts); none: fail, not retryable
  *   2. run the engine over the grid (worker/engine/sweep.h)
- *   3. write the full grid to the artifact store (<job id>.csv)
+ *   3. write the full grid to the artifact store, under a temporary name
  *   4. in ONE transaction: delete any rows of this job (an earlier attempt's), insert the top 10
  *      ranked combinations, zixly_complete with the summary in result and the figures in
- *      metrics.  A retried or rescued job therefore never leaves two sets of rows, and a job
- *      that is no longer ours (rescued, cancelled) fails the complete and rolls back.
+ *      metrics, and (the job's row now locked by that update) rename the grid file to
+ *      <job id>.csv.  A retried or rescued job therefore never leaves two sets of rows, and a
+ *      job that is no longer ours (rescued, cancelled) fails the complete, rolls back and
+ *      leaves the file of the run that completed it alone.
  *   5. POST the completion callback if the job has a webhook_url (best effort).
  *
  * The parameters were validated by the extension at enqueue; what the engine still rejects
  * (say, a grid longer than the series) fails the job without retry, with the engine's reason.
- * A lost connection is retried with backoff, step by step, until the job is abandoned.
+ * A lost connection is retried with backoff, step by step, until the job is abandoned.  A job
+ * found lost while the engine runs (a heartbeat saw it cancelled or taken over) stops the
+ * engine at once.
  */
 #include <json-c/json.h>
 #include <math.h>
@@ -214,8 +218,8 @@ load_prices(PGconn *c, void *arg)
 		return zx_db_broken(c) ? STEP_BROKEN : STEP_SQL_ERROR;
 	n = (size_t)PQntuples(r);
 	a->px->n = n;
-	a->px->close = zx_xmalloc((n ? n : 1) * sizeof(double));
-	a->px->date = zx_xmalloc((n ? n : 1) * sizeof(char *));
+	a->px->close = zx_xcalloc(n, sizeof(double));
+	a->px->date = zx_xcalloc(n, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
 		a->px->date[i] = zx_xstrdup(PQgetvalue(r, (int)i, 0));
 		a->px->close[i] = strtod(PQgetvalue(r, (int)i, 1), NULL);
@@ -258,9 +262,11 @@ fail_job(const struct zx_config *cfg, PGconn **conn, struct zx_job *job, const c
     int retryable)
 {
 	struct fail_arg a = {cfg, job, error, retryable, 0};
-	enum step rc = with_db(cfg, conn, job, fail_step, &a);
+	enum step rc;
 	double secs = zx_mono_s() - job->t_start;
 
+	atomic_store(&job->finishing, 1);
+	rc = with_db(cfg, conn, job, fail_step, &a);
 	if (rc != STEP_OK)
 		job->outcome = atomic_load(&job->abandon) ? ZX_ST_RELEASED : ZX_ST_LOST;
 	else
@@ -292,18 +298,10 @@ struct store_arg {
 	const struct zx_config *cfg;
 	struct zx_job *job;
 	const char *run_id, *ticker, *strategy, *signal, *rows, *result, *metrics;
+	const char *tmp, *path;		/* the grid file: its temporary and final names */
+	int published;			/* renamed (kept when a later COMMIT is retried) */
 	char error[ERRLEN];
 };
-
-/* Is this failed zixly_complete "the job is not ours any more" (state, or gone)? */
-static int
-not_ours(PGresult *r)
-{
-	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-
-	return st != NULL && (strcmp(st, "55000") == 0 || strcmp(st, "02000") == 0 ||
-	    strcmp(st, "P0002") == 0);
-}
 
 static enum step
 store_step(PGconn *c, void *arg)
@@ -325,9 +323,9 @@ store_step(PGconn *c, void *arg)
 	PQclear(r);
 	r = PQexecPrepared(c, "complete", 4, done, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		int lost = not_ours(r);
+		int lost = zx_db_not_held(r);
 
-		snprintf(a->error, sizeof(a->error), "%s", PQresultErrorMessage(r));
+		snprintf(a->error, sizeof(a->error), "%s", zx_db_errmsg(c, r));
 		PQclear(r);
 		if (zx_db_broken(c))
 			return STEP_BROKEN;
@@ -341,13 +339,22 @@ store_step(PGconn *c, void *arg)
 		return STEP_SQL_ERROR;
 	}
 	PQclear(r);
-	if (zx_db_command(c, "COMMIT") < 0)
+	if (!a->published) {
+		if (zx_artifact_publish(a->tmp, a->path, a->error, sizeof(a->error)) < 0) {
+			zx_db_command(c, "ROLLBACK");
+			return STEP_SQL_ERROR;
+		}
+		a->published = 1;
+	}
+	if (zx_db_command(c, "COMMIT") < 0) {
+		snprintf(a->error, sizeof(a->error), "%s", zx_db_errmsg(c, NULL));
 		return zx_db_broken(c) ? STEP_BROKEN : STEP_SQL_ERROR;
+	}
 	return STEP_OK;
 failed:
 	if (zx_db_broken(c))
 		return STEP_BROKEN;
-	snprintf(a->error, sizeof(a->error), "%s", PQerrorMessage(c));
+	snprintf(a->error, sizeof(a->error), "%s", zx_db_errmsg(c, NULL));
 	zx_db_command(c, "ROLLBACK");
 	return STEP_SQL_ERROR;
 }
@@ -437,7 +444,7 @@ zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
 	struct store_arg sa;
 	struct json_object *result, *metrics, *rows, *artifact, *curve = NULL;
 	const struct zx_combo_result *best = NULL;
-	char err[ERRLEN], path[4096], signal_s[16];
+	char err[ERRLEN], path[4096], tmp[4096] = "", signal_s[16];
 	char *rows_s = NULL, *result_s = NULL, *metrics_s = NULL;
 	double t_loaded, t_engine, engine_s, bar_combos;
 	size_t n_combos = 0;
@@ -452,6 +459,7 @@ zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
 		free_request(&req);
 		return;
 	}
+	req.p.cancel = &job->lost;
 	la.ticker = req.ticker;
 	la.px = &px;
 	if ((rc = with_db(cfg, conn, job, load_prices, &la)) != STEP_OK) {
@@ -471,6 +479,12 @@ zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
 	    zx_sweep_run(px.close, px.n, &req.p, &res, err, sizeof(err)) < 0) {
 		char msg[ERRLEN + 64];
 
+		if (atomic_load(&job->lost)) {		/* the engine was stopped: not ours */
+			job->outcome = ZX_ST_LOST;
+			zlog(ZX_INFO, "job_stopped", "job_id=%s reason=%s", job->id,
+			    zx_q("no longer held by this worker; the sweep was stopped"));
+			goto out;
+		}
 		snprintf(msg, sizeof(msg), "ticker \"%s\" (%zu bars): %s", req.ticker, px.n, err);
 		fail_job(cfg, conn, job, msg, 0);
 		goto out;
@@ -481,8 +495,9 @@ zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
 	zx_metrics_engine(bar_combos, engine_s);
 	if (res.n_ranked > 0)
 		best = &res.combos[res.ranking[0]];
-	if (zx_artifact_write_grid(cfg->artifact_dir, job->id, &res, path, sizeof(path), &bytes, err,
-	    sizeof(err)) < 0) {
+	if (zx_artifact_write_grid(cfg->artifact_dir, job->id, job->attempts, &res, path, tmp,
+	    sizeof(path), &bytes, err, sizeof(err)) < 0) {
+		tmp[0] = '\0';
 		fail_job(cfg, conn, job, err, 1);	/* another worker may have a usable store */
 		goto out;
 	}
@@ -548,7 +563,12 @@ zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
 	sa.rows = rows_s;
 	sa.result = result_s;
 	sa.metrics = metrics_s;
+	sa.tmp = tmp;
+	sa.path = path;
+	atomic_store(&job->finishing, 1);
 	rc = with_db(cfg, conn, job, store_step, &sa);
+	if (sa.published)
+		tmp[0] = '\0';
 	if (rc == STEP_SQL_ERROR) {
 		fail_job(cfg, conn, job, sa.error, 1);
 		goto out;
@@ -582,6 +602,8 @@ zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
 		free(body);
 	}
 out:
+	if (tmp[0] != '\0')
+		zx_artifact_discard(tmp);
 	free(rows_s);
 	free(result_s);
 	free(metrics_s);
