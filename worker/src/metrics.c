@@ -309,18 +309,32 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 	return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", zx_xstrdup("not found\n"));
 }
 
+/*
+ * libmicrohttpd's errors (refused connections, timeouts) as log lines, at most one a second
+ * with a count of those left out: a client holding every connection must not flood the log.
+ * Called on the daemon's one polling thread only.
+ */
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	static double last;
+	static unsigned long skipped;
 	char msg[512];
 	size_t n;
+	double now = zx_mono_s();
 
 	(void)cls;
+	if (last > 0 && now - last < 1.0) {
+		skipped++;
+		return;
+	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	zlog(ZX_WARN, "metrics_http", "error=%s", zx_q(msg));
+	zlog(ZX_WARN, "metrics_http", "error=%s skipped_before=%lu", zx_q(msg), skipped);
+	last = now;
+	skipped = 0;
 }
 
 int
@@ -335,6 +349,8 @@ zx_metrics_start(int port, const char *worker_id)
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+	    /* one client (a stuck scraper, a port scan) cannot take every connection */
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)16,
 	    MHD_OPTION_END);
 	if (daemon_ == NULL) {
 		zlog(ZX_ERROR, "metrics_start_failed", "port=%d error=%s", port,
