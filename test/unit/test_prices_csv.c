@@ -135,6 +135,7 @@ test_rejections(void **state)
 	expect_error("ticker,date,close\nX,2024-01-01,nan\n", "X", "not a number");
 	expect_error("ticker,date,close\nX,2024-01-01,inf\n", "X", "not a number");
 	expect_error("ticker,date,close\nX,2024-01-01,1e999\n", "X", "not a number");
+	expect_error("ticker,date,close\nX,2024-01-01,0x1p3\n", "X", "close '0x1p3' is not a number");
 	expect_error("ticker,date,close\nX,2024-01-01,0\n", "X", "not positive");
 	expect_error("ticker,date,close\nX,2024-01-01,-2\n", "X", "not positive");
 	expect_error("ticker,date,close\nX,2024-02-30,1\n", "X", "bad date '2024-02-30'");

@@ -217,13 +217,14 @@ parse_date(const char *s, long long *key)
 	return 0;
 }
 
-/* Strict decimal: the whole field is a finite number. */
+/* Strict decimal: the whole field is a finite number, digits with an optional sign, point and
+ * exponent (strtod alone would also take hexadecimal, "inf" and "nan"). */
 static int
 parse_close(const char *s, double *out)
 {
 	char *end;
 
-	if (*s == '\0' || isspace((unsigned char)*s))
+	if (*s == '\0' || strspn(s, "0123456789+-.eE") != strlen(s))
 		return -1;
 	errno = 0;
 	double v = strtod(s, &end);

@@ -186,7 +186,7 @@ sub judge {
 	}
 	$ok = 0 if exists $p{min_trades} && !is_int_in($p{min_trades}, 0, 1000000);
 	$ok = 0 if exists $p{signal_period} && !is_int_in($p{signal_period}, 1, 1000);
-	$ok = 0 if exists $p{fee_bps} && !is_num_in($p{fee_bps}, 0, 10000);
+	$ok = 0 if exists $p{fee_bps} && !is_num_in($p{fee_bps}, 0, 1000);
 	$ok = 0 if exists $p{periods_per_year} && !is_int_in($p{periods_per_year}, 1, 100000);
 	$ok = 0 if exists $p{objective} && !is_str_of($p{objective},
 		qw(sharpe_ratio sortino_ratio total_return_pct max_drawdown_pct profit_factor win_rate_pct));
@@ -221,8 +221,8 @@ sub make_doc {
 		if chance(0.3);
 	push @pairs, [signal_period => chance(0.8) ? int_num(rand_int(1, 1000)) : pick(num('0'), num('1001'), num('9.5'), ['null'])]
 		if chance(0.3);
-	push @pairs, [fee_bps => chance(0.8) ? num(pick('0', '10000', '2.5', '0.001', '1e-400', '9999.999', rand_int(0, 10000)))
-		: pick(num('-0.01'), num('10000.5'), num('1e400'), str('5'))] if chance(0.3);
+	push @pairs, [fee_bps => chance(0.8) ? num(pick('0', '1000', '2.5', '0.001', '1e-400', '999.999', rand_int(0, 1000)))
+		: pick(num('-0.01'), num('1000.5'), num('10000'), num('1e400'), str('5'))] if chance(0.3);
 	push @pairs, [periods_per_year => chance(0.8) ? int_num(pick(252, 365, 1, 100000)) : pick(num('0'), num('100001'), num('252.5'))]
 		if chance(0.2);
 	push @pairs, [objective => chance(0.8) ? str(pick(qw(sharpe_ratio sortino_ratio total_return_pct max_drawdown_pct
