@@ -29,7 +29,6 @@
 #include "zixly.h"
 
 #define MAX_PAYLOAD 7000		/* NOTIFY's limit is 8000 bytes */
-#define MAX_GROUPS 16
 
 typedef struct EventGroup
 {
@@ -40,10 +39,13 @@ typedef struct EventGroup
 	int			count;
 } EventGroup;
 
+/* One group per tenant and status met in the statement, in the order first met. */
 struct ZixlyEvents
 {
-	EventGroup	groups[MAX_GROUPS];
+	EventGroup *groups;
 	int			ngroups;
+	int			capacity;
+	int			last;			/* the group of the previous row: rows often come in runs */
 };
 
 void
@@ -129,20 +131,26 @@ ZixlyEventsAdd(ZixlyEvents *ev, const char *id, const char *tenant_id, const cha
 {
 	EventGroup *g = NULL;
 
-	for (int i = 0; i < ev->ngroups && g == NULL; i++)
+	for (int k = 0; k < ev->ngroups && g == NULL; k++)
+	{
+		int			i = (ev->last + k) % ev->ngroups;
+
 		if (strcmp(ev->groups[i].tenant_id, tenant_id) == 0 &&
 			strcmp(ev->groups[i].status, status) == 0)
+		{
 			g = &ev->groups[i];
+			ev->last = i;
+		}
+	}
 	if (g == NULL)
 	{
-		if (ev->ngroups == MAX_GROUPS)
+		if (ev->ngroups == ev->capacity)
 		{
-			/* many tenants in one statement: make room by publishing the oldest group */
-			flush_group(&ev->groups[0]);
-			pfree(ev->groups[0].ids.data);
-			memmove(&ev->groups[0], &ev->groups[1], sizeof(EventGroup) * (MAX_GROUPS - 1));
-			ev->ngroups--;
+			ev->capacity = ev->capacity ? ev->capacity * 2 : 4;
+			ev->groups = ev->groups ? repalloc(ev->groups, sizeof(EventGroup) * ev->capacity)
+				: palloc(sizeof(EventGroup) * ev->capacity);
 		}
+		ev->last = ev->ngroups;
 		g = &ev->groups[ev->ngroups++];
 		g->tenant_id = pstrdup(tenant_id);
 		g->status = pstrdup(status);

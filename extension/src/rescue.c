@@ -55,6 +55,12 @@ zixly_rescue(PG_FUNCTION_ARGS)
 	int32		rescued;
 	ZixlyEvents *events;
 
+	/*
+	 * A fresh view of the backend status array: the one session_alive would otherwise reuse is
+	 * as old as this transaction's first look at it, and a worker that connected since would
+	 * count as gone (its jobs put back while it runs them).
+	 */
+	pgstat_clear_backend_activity_snapshot();
 	SPI_connect();
 	ZixlyPlan(&plan,
 			  "UPDATE zixly.pipeline_jobs AS j"

@@ -81,7 +81,8 @@ explain_no_row(Datum job_id, const char *worker_id, const char *action)
 			  "SELECT j.status, j.locked_by FROM zixly.pipeline_jobs j"
 			  " WHERE j.id OPERATOR(pg_catalog.=) $1",
 			  1, types);
-	rc = SPI_execute_plan(plan, &job_id, NULL, true, 1);
+	/* not read-only: a fresh snapshot sees the transition that beat this one */
+	rc = SPI_execute_plan(plan, &job_id, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "zixly: job lookup failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
@@ -167,6 +168,7 @@ zixly_complete_batch(PG_FUNCTION_ARGS)
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "zixly: complete_batch failed: %s", SPI_result_code_string(rc));
 	ZixlyFirstColumnToTuplestore(rsinfo);
+	ZixlyPublishSpiRows(1, 2, "COMPLETED");
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -58,7 +58,11 @@ typedef struct WakeShared
 } WakeShared;
 
 static WakeShared *wake = NULL;
-static bool wake_pending = false;
+/*
+ * The outermost transaction nesting level (1 = top) that asked for a wake-up since the top
+ * transaction began, or 0: a wake-up asked for inside a savepoint that rolls back is dropped.
+ */
+static int	wake_level = 0;
 /* zixly.notify: which NOTIFYs this session sends (see ZixlyWakeInit) */
 typedef enum NotifyMode
 {
@@ -126,18 +130,33 @@ xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			if (wake_pending && wake != NULL)
+			if (wake_level > 0 && wake != NULL)
 				wake_waiters();
-			wake_pending = false;
+			wake_level = 0;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
-			wake_pending = false;
+			wake_level = 0;
 			break;
 		default:
 			break;
 	}
+}
+
+/* Called while the subtransaction ending is still the current one. */
+static void
+subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid,
+				 void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+
+	if (wake_level < level)
+		return;					/* asked for by an enclosing level, or not at all */
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		wake_level = 0;
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		wake_level = level - 1;
 }
 
 static void
@@ -158,6 +177,7 @@ ZixlyWakeInit(void)
 							 "on every call; workers waiting in zixly_wait() are woken either way.",
 							 &notify_mode, NOTIFY_ALL, notify_options, PGC_USERSET, 0, NULL, NULL, NULL);
 	RegisterXactCallback(xact_callback, NULL);
+	RegisterSubXactCallback(subxact_callback, NULL);
 	if (process_shared_preload_libraries_in_progress)
 	{
 		prev_shmem_request_hook = shmem_request_hook;
@@ -181,8 +201,11 @@ ZixlyEventsEnabled(void)
 void
 ZixlyWakeAtCommit(void)
 {
+	int			level = GetCurrentTransactionNestLevel();
+
 	wake_shared();
-	wake_pending = true;
+	if (wake_level == 0 || level < wake_level)
+		wake_level = level;
 }
 
 static void

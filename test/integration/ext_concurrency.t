@@ -5,7 +5,9 @@
 # or never shows up there. Two workers complete one job at a time (one of them fails some jobs
 # once, which sends them through the retry backoff), two use zixly_complete_batch; all of them
 # call zixly_rescue between batches, as live workers do, which must not take live jobs away.
-# Also: concurrent enqueues with the same idempotency keys make one job per key.
+# Also: concurrent enqueues with the same idempotency keys make one job per key, and a rescue in
+# a transaction block does not take the job of a worker that connected during it; a transition
+# that lost a race names the status that beat it.
 . "$(dirname "$0")/../lib/harness.sh"
 
 JOBS=5000
@@ -128,5 +130,46 @@ is "$(q "SELECT count(*) FROM zixly.pipeline_jobs WHERE queue = 'keyed'")" 300 "
 is "$(q "SELECT count(*) FROM idem")" 1200 "every session got an answer for every key"
 is "$(q "SELECT count(*) FROM (SELECT key FROM idem GROUP BY key HAVING count(DISTINCT job_id) > 1) d")" 0 \
 	"all sessions got the same job for the same key"
+
+# zixly_rescue in a transaction block: a worker that connected after the transaction first looked
+# at the backends is alive all the same (the rescue reads them afresh on every call).
+j0=$(q "SELECT (zixly_enqueue('noop', queue => 'late')).id")
+zx_spawn "$WORK/w0.out" psql -qXAt -c "SELECT count(*) FROM zixly_claim('w0', 1, ARRAY['late'])" -c "SELECT pg_sleep(8)"
+zw0=$ZX_LAST_PID
+zx_wait_for "w0 holds its job" 10 sh -c "[ \"\$(psql -qXAt -c \"SELECT status FROM zixly.pipeline_jobs WHERE id = '$j0'\")\" = RUNNING ]"
+mkfifo "$WORK/rescuer.in"
+zx_spawn "$WORK/rescuer.out" psql -XAt -v ON_ERROR_STOP=1 -f "$WORK/rescuer.in"
+exec 4>"$WORK/rescuer.in"
+echo "BEGIN; SELECT 'first', zixly_rescue();" >&4
+zx_wait_for "first rescue" 10 grep -q "^first|" "$WORK/rescuer.out"
+j1=$(q "SELECT (zixly_enqueue('noop', queue => 'late')).id")
+zx_spawn "$WORK/w1.out" psql -qXAt -c "SELECT count(*) FROM zixly_claim('w1', 1, ARRAY['late'])" -c "SELECT pg_sleep(4)"
+zw1=$ZX_LAST_PID
+zx_wait_for "w1 holds its job" 10 sh -c "[ \"\$(psql -qXAt -c \"SELECT status FROM zixly.pipeline_jobs WHERE id = '$j1'\")\" = RUNNING ]"
+echo "SELECT 'second', zixly_rescue(); COMMIT;" >&4
+zx_wait_for "second rescue" 10 grep -q "^second|" "$WORK/rescuer.out"
+exec 4>&-
+is "$(grep -h "^first|\|^second|" "$WORK/rescuer.out" | paste -sd ' ')" "first|0 second|0" \
+	"rescue twice in one transaction, a worker connecting in between: nothing rescued"
+is "$(q "SELECT status || ' ' || locked_by FROM zixly.pipeline_jobs WHERE id = '$j1'")" "RUNNING w1" \
+	"the later worker keeps its job"
+wait "$zw0" "$zw1"
+
+# a transition that lost a race says why from what won it: a complete that waited on a cancel
+j2=$(q "SELECT (zixly_enqueue('noop', queue => 'race')).id")
+q "SELECT count(*) FROM zixly_claim('w2', 1, ARRAY['race'])" >/dev/null
+mkfifo "$WORK/canceller.in"
+zx_spawn "$WORK/canceller.out" psql -XAt -v ON_ERROR_STOP=1 -f "$WORK/canceller.in"
+exec 5>"$WORK/canceller.in"
+echo "BEGIN; SELECT 'cancelled', status FROM zixly_cancel('$j2');" >&5
+zx_wait_for "cancel in flight" 10 grep -q "^cancelled|" "$WORK/canceller.out"
+zx_spawn "$WORK/completer.out" psql -qXAt -c "SELECT zixly_complete('$j2', 'w2')"
+zc=$ZX_LAST_PID
+zx_wait_for "complete waits on the cancel's lock" 10 sh -c "[ \"\$(psql -qXAt -c \"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%zixly_complete%'\")\" = 1 ]"
+echo "COMMIT;" >&5
+exec 5>&-
+wait "$zc"
+like "$(cat "$WORK/completer.out")" "cannot complete job \"$j2\": its status is CANCELLED" \
+	"a complete that waited on a concurrent cancel names the cancel as the reason"
 
 done_testing

@@ -6,7 +6,8 @@
 #                     statement changes many jobs);
 # zixly.notify = events keeps only the status events (the web app's setting), off silences both,
 # and zixly_wait() still wakes a waiting worker either way (for a future run_at too, so that it
-# re-reads the next due time; never for a rollback).
+# re-reads the next due time; never for a rollback, nor for an enqueue rolled back to a
+# savepoint).  Events are grouped per statement, tenant and status, however many tenants.
 #
 # The listener is one psql session reading commands from a FIFO. psql prints the notifications
 # it has received after each command, so "polling" is sending two marker SELECTs and reading
@@ -161,6 +162,18 @@ is "$(on zixly_job_events | json id | sort | paste -sd ' ')" \
 	"$(q "SELECT string_agg(id, ' ' ORDER BY id) FROM zixly.pipeline_jobs")" "... for every claimed job"
 is "$(on zixly_job_events | json tenant_id | sort -u | wc -l)" 20 "... naming each of the 20 tenants"
 is "$(on zixly_job_events | json status | sort -u)" "RUNNING" "... as RUNNING"
+# three jobs per tenant, the tenants interleaved in claim order: still one event per tenant
+q "DELETE FROM zixly.pipeline_jobs"
+q "SELECT count(*) FROM (SELECT zixly_enqueue('noop', tenant_id => 'tenant-' || (g % 20)) FROM generate_series(1, 60) g) s" >/dev/null
+poll
+q "SELECT count(*) FROM zixly_claim('w1', 100)" >/dev/null
+poll
+is "$(on zixly_job_events | wc -l) $(on zixly_job_events | json ids | wc -w)" "20 60" \
+	"a claim of 60 jobs of 20 interleaved tenants: 20 events carrying the 60 ids"
+q "SELECT count(*) FROM zixly_complete_batch('w1', (SELECT array_agg(id) FROM zixly.pipeline_jobs))" >/dev/null
+poll
+is "$(on zixly_job_events | wc -l) $(on zixly_job_events | json ids | wc -w) $(on zixly_job_events | json status | sort -u)" \
+	"20 60 COMPLETED" "zixly_complete_batch publishes COMPLETED the same way: 20 events, the 60 ids"
 
 # ---------------------------------------------------------------- zixly.notify = events
 id=$(q "SET zixly.notify = events; SELECT (zixly_enqueue('noop', tenant_id => 'acme')).id")
@@ -201,5 +214,23 @@ wait "$waiter"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 is "$(cat "$WORK/wait2.out")" "t" "a rollback (of a job due now or later) does not wake zixly_wait ..."
 ok "$( [ "$ms" -ge 1400 ] && echo 0 || echo 1)" "... which waits out its timeout (${ms} ms)"
+
+gen=$(q "SELECT zixly_wait()")
+start=$(date +%s%N)
+zx_spawn "$WORK/wait3.out" psql -qXAt -c "SELECT zixly_wait($gen, 1500) = $gen"
+waiter=$ZX_LAST_PID
+sleep 0.3
+q "BEGIN; SAVEPOINT a; SELECT zixly_enqueue('noop'); ROLLBACK TO a; COMMIT" >/dev/null
+wait "$waiter"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+is "$(cat "$WORK/wait3.out")" "t" "an enqueue rolled back to a savepoint does not wake zixly_wait at the commit ..."
+ok "$( [ "$ms" -ge 1400 ] && echo 0 || echo 1)" "... which waits out its timeout (${ms} ms)"
+gen=$(q "SELECT zixly_wait()")
+zx_spawn "$WORK/wait4.out" psql -qXAt -c "SELECT zixly_wait($gen, 5000) > $gen"
+waiter=$ZX_LAST_PID
+sleep 0.3
+q "BEGIN; SAVEPOINT a; SELECT zixly_enqueue('noop'); RELEASE a; SAVEPOINT b; SELECT 1; ROLLBACK TO b; COMMIT" >/dev/null
+wait "$waiter"
+is "$(cat "$WORK/wait4.out")" "t" "one released with its savepoint does (a later savepoint's rollback keeps it)"
 
 done_testing
