@@ -32,6 +32,7 @@
 #      to queue fifo start in enqueue order on a worker with concurrency 2 (jobs started by the
 #      same claim may log job_started in either order; such ties are compared in claim order);
 #      and zixly_release called directly keeps the job's run_at.
+#  10. Integers written as 5.0 (which the extension accepts) run like 5: the same best result.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/lib/worker.sh"
 
@@ -263,5 +264,18 @@ is "$(zx_sql "SELECT count(*) FROM zixly_claim('edges-tester', 1, ARRAY['relq'])
 is "$(zx_sql "SELECT status || ' ' || attempts || ' ' || (run_at = '$before'::timestamptz) FROM zixly_release('$JR', 'edges-tester')")" \
 	"QUEUED 0 true" "zixly_release gives it back with its run_at unchanged (its place in the queue)"
 is "$(q "$JR" run_at)" "$before" "as stored"
+
+# ---------------------------------------------------------------- 10. integers written as 20.0
+# The extension takes a number without a fractional part as an integer; so must the worker.
+zw_start f10 --metrics-port 0 --concurrency 1 --threads 1 --queues floats
+F10=$ZW_PID
+JI=$(zw_enqueue trading-sweep '{"ticker":"DAX","strategy_type":"MACD","fast_range":[5,20],"slow_range":[20,40],"step":5,"signal_period":9}' "queue => 'floats'")
+JF=$(zw_enqueue trading-sweep '{"ticker":"DAX","strategy_type":"MACD","fast_range":[5.0,20],"slow_range":[20,40.0],"step":5.0,"signal_period":9.0,"min_trades":0.0}' "queue => 'floats'")
+zw_wait_sql 60 "SELECT count(*) = 2 FROM zixly.pipeline_jobs WHERE queue = 'floats' AND status IN ('COMPLETED', 'FAILED')"
+is "$(zw_status "$JF") $(zx_sql "SELECT error_message FROM zixly.pipeline_jobs WHERE id = '$JF'")" "COMPLETED/1 " \
+	"a sweep with fast_range [5.0, 20], step 5.0, signal_period 9.0 completes"
+is "$(zx_sql "SELECT result->'best' = (SELECT result->'best' FROM zixly.pipeline_jobs WHERE id = '$JI') FROM zixly.pipeline_jobs WHERE id = '$JF'")" t \
+	"with the same best combination as the one written with integers"
+zw_signal_wait "$F10" TERM 10
 
 done_testing

@@ -19,6 +19,7 @@
  * engine at once.
  */
 #include <json-c/json.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,32 @@ struct prices {
 };
 
 /* ---------------------------------------------------------------- parameters */
+/*
+ * An integer as the extension's validation takes it (its single gate): a JSON integer, or a
+ * number with no fractional part such as 20.0, within the range of int.
+ */
+static int
+json_integer(struct json_object *v, int *out)
+{
+	double d;
+
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t n = json_object_get_int64(v);
+
+		if (n < INT_MIN || n > INT_MAX)
+			return -1;
+		*out = (int)n;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_double))
+		return -1;
+	d = json_object_get_double(v);
+	if (!isfinite(d) || d != floor(d) || d < INT_MIN || d > INT_MAX)
+		return -1;
+	*out = (int)d;
+	return 0;
+}
+
 static int
 get_int(struct json_object *o, const char *key, int *out, char *err)
 {
@@ -58,11 +85,10 @@ get_int(struct json_object *o, const char *key, int *out, char *err)
 
 	if (!json_object_object_get_ex(o, key, &v))
 		return 0;		/* optional: keep the default */
-	if (!json_object_is_type(v, json_type_int)) {
+	if (json_integer(v, out) < 0) {
 		snprintf(err, ERRLEN, "parameter %s must be an integer", key);
 		return -1;
 	}
-	*out = json_object_get_int(v);
 	return 0;
 }
 
@@ -88,13 +114,11 @@ get_range(struct json_object *o, const char *key, int *lo, int *hi, char *err)
 
 	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array) ||
 	    json_object_array_length(v) != 2 ||
-	    !json_object_is_type(json_object_array_get_idx(v, 0), json_type_int) ||
-	    !json_object_is_type(json_object_array_get_idx(v, 1), json_type_int)) {
+	    json_integer(json_object_array_get_idx(v, 0), lo) < 0 ||
+	    json_integer(json_object_array_get_idx(v, 1), hi) < 0) {
 		snprintf(err, ERRLEN, "parameter %s must be [from, to]", key);
 		return -1;
 	}
-	*lo = json_object_get_int(json_object_array_get_idx(v, 0));
-	*hi = json_object_get_int(json_object_array_get_idx(v, 1));
 	return 0;
 }
 
