@@ -115,6 +115,7 @@ struct zx_prepared {
 };
 
 int	 zx_prepared_ready(struct kore_pgsql *, const struct zx_prepared *);
+int	 zx_pgsql_usable(struct kore_pgsql *);
 int	 zx_prepared_send_prepare(struct kore_pgsql *,
 	    const struct zx_prepared *);
 void	 zx_prepared_note(struct kore_pgsql *, const struct zx_prepared *);

@@ -74,6 +74,7 @@ struct zx_run {
 	int			 finished;
 	int			 failed;
 	int			 lost;
+	int			 redials;	/* pooled connections found closed */
 	struct zx_buf		 arg;		/* enqueue: the JSON array */
 	char			 count[16];
 	TAILQ_ENTRY(zx_run)	 list;
@@ -370,6 +371,17 @@ run_start(struct zx_run *run)
 	run->started = 1;
 	zx_dbconns_acquired(&run->sql);
 	run->holds_conn = 1;
+	if (!zx_pgsql_usable(&run->sql) &&
+	    run->redials++ < (int)pgsql_conn_max + 1) {
+		/* Closed by the server while pooled: nothing sent, take another. */
+		zx_dbconns_released();
+		run->holds_conn = 0;
+		kore_pgsql_handle(run->sql.conn, 1);
+		kore_pgsql_cleanup(&run->sql);
+		run->bound = run->started = 0;
+		run_start(run);
+		return;
+	}
 
 	if (zx_prepared_ready(&run->sql, &statements[b->kind])) {
 		run_execute(run);

@@ -107,6 +107,14 @@ st_setup(struct http_request *req)
 
 	zx_dbconns_acquired(&ctx->sql);
 	ctx->holds_conn = 1;
+	if (!zx_pgsql_usable(&ctx->sql) &&
+	    ctx->retries < (int)pgsql_conn_max + 1) {
+		/* Closed by the server while pooled: nothing sent yet. */
+		ctx->retries++;
+		kore_pgsql_handle(ctx->sql.conn, 1);
+		db_release(ctx);
+		return (HTTP_STATE_CONTINUE);
+	}
 	req->fsm_state = ZX_ST_SEND;
 	return (HTTP_STATE_CONTINUE);
 }

@@ -14,6 +14,11 @@
  * address is not taken for an old one -- have prepared which statements.
  * A connection that has not prepares first: one more round trip, once.
  *
+ * A connection the server closed while it sat in the pool (a restart,
+ * idle_session_timeout, pg_terminate_backend) looks usable until used:
+ * zx_pgsql_usable reads what waits in its socket first, so such a
+ * connection is dropped before anything is sent on it.
+ *
  * Sending follows Kore's own pgsql_schedule: the socket is watched for
  * reading, the state is WAIT, and Kore's read handler takes it from
  * there (results, DONE, ERROR, the callback or the request's wake-up).
@@ -139,4 +144,23 @@ zx_pgsql_settle(struct kore_pgsql *sql)
 			return (1);
 		PQclear(r);	/* not expected: statements return one result */
 	}
+}
+
+/*
+ * Is the connection just taken from the pool still open?  Never blocks.
+ * Twice: a closed one has the server's FATAL message waiting, which the
+ * first read takes, and then the end of the stream, which the second sees.
+ */
+int
+zx_pgsql_usable(struct kore_pgsql *sql)
+{
+	PGconn	*db = sql->conn != NULL ? sql->conn->db : NULL;
+	int	 i;
+
+	for (i = 0; i < 2; i++) {
+		if (db == NULL || PQconsumeInput(db) == 0 ||
+		    PQstatus(db) != CONNECTION_OK)
+			return (0);
+	}
+	return (1);
 }

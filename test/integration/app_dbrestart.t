@@ -2,7 +2,8 @@
 # The database goes away under load and comes back while the app keeps running: /health turns
 # 503 within 5 s, webhooks get a JSON 503 (never a 500, never a hang), and once PostgreSQL is
 # back the app is healthy again by itself, without a restart. Every job the app answered 202
-# for exists afterwards: nothing accepted is lost.
+# for exists afterwards: nothing accepted is lost. Idle pooled connections the server closed are
+# replaced before use, so the next webhooks are accepted, not answered 503.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$ZX_ROOT/kore-app/test/app_helpers.sh"
 
@@ -76,6 +77,24 @@ is "$missing" 0 "every job answered 202 exists after the restart"
 
 req POST /webhook/trading-sweep -H 'Content-Type: application/json' -H "X-API-Key: $KEY" --data-binary "$P"
 is "$ST" 202 "webhooks are accepted again"
+
+# Connections the server closes while they sit in the pool (pg_terminate_backend here; a
+# restart, idle_session_timeout or a proxy does the same) are dropped before use, not answered
+# with 503: the database is up.
+for i in 1 2 3 4 5 6; do req POST /webhook/trading-sweep -H 'Content-Type: application/json' -H "X-API-Key: $KEY" --data-binary "$P"; done
+codes=""
+for round in 1 2; do
+	zx_sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'zixly_web'" >/dev/null
+	sleep 0.3
+	for i in 1 2 3; do
+		req POST /webhook/trading-sweep -H 'Content-Type: application/json' -H "X-API-Key: $KEY" --data-binary "$P"
+		codes="$codes $ST"
+		req POST /webhook/trading-sweep -H 'Content-Type: application/json' -H "X-API-Key: $KEY" \
+			-H "Idempotency-Key: redial-$round-$i" --data-binary "$P"
+		codes="$codes $ST"
+	done
+done
+is "$codes" "$(printf ' 202%.0s' $(seq 12))" "webhooks right after the server closed the app's idle connections: all 202"
 app_stop
 ok "$(app_log_clean; echo $?)" "no crash, sanitizer report or sandbox violation in the app's log"
 done_testing
