@@ -24,7 +24,8 @@
  * loop. Requests with an Idempotency-Key are not batched (webhook.c).
  * If a shared statement fails with a SQL error (one bad body fails the
  * whole batch), each member is redone alone, so every request gets its
- * own answer; a lost connection is a 503 for all of them.
+ * own answer; a lost connection, a timeout or a lock not granted in time
+ * is a 503 for all of them (redoing them alone would wait as long again).
  *
  * Kore: statements run on a callback-bound kore_pgsql (no request owns
  * them). The callback only records what happened; everything else --
@@ -74,6 +75,7 @@ struct zx_run {
 	int			 finished;
 	int			 failed;
 	int			 lost;
+	int			 unavailable;	/* a 503 error on a sound connection */
 	int			 redials;	/* pooled connections found closed */
 	struct zx_buf		 arg;		/* enqueue: the JSON array */
 	char			 count[16];
@@ -477,6 +479,8 @@ run_cb(struct kore_pgsql *sql, void *arg)
 			batch_schedule(run->batch, 0);
 			return;
 		}
+		if (zx_pgerr_unavailable(state))
+			run->unavailable = 1;
 		kore_pgsql_continue(sql);	/* drain; DONE follows */
 		return;
 	case KORE_PGSQL_STATE_DONE:
@@ -560,7 +564,7 @@ run_finish(struct zx_run *run)
 	for (i = 0; i < run->n; i++) {
 		if ((m = run->slots[i]) == NULL)
 			continue;
-		if (run->lost)
+		if (run->lost || run->unavailable)
 			m->outcome = ZX_MEMBER_LOST;
 		else if (run->failed)
 			m->outcome = ZX_MEMBER_FAILED;

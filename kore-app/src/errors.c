@@ -71,15 +71,21 @@ zx_pgerr_conn_lost(const char *s)
 }
 
 int
+zx_pgerr_unavailable(const char *s)
+{
+	return (zx_pgerr_conn_lost(s) || strncmp(s, "53", 2) == 0 ||
+	    strcmp(s, "57014") == 0 || strcmp(s, "40001") == 0 ||
+	    strcmp(s, "40P01") == 0 || strcmp(s, "55P03") == 0);
+}
+
+int
 zx_pgerr_map(const struct zx_pgerr *e, struct zx_buf *b)
 {
 	struct zx_buf	 d;
 	const char	*s = e->sqlstate;
 	const char	*msg = e->message != NULL ? e->message : "";
 
-	if (zx_pgerr_conn_lost(s) || strncmp(s, "53", 2) == 0 ||
-	    strcmp(s, "57014") == 0 || strcmp(s, "40001") == 0 ||
-	    strcmp(s, "40P01") == 0) {
+	if (zx_pgerr_unavailable(s)) {
 		zx_error_body(b, "service_unavailable",
 		    "the database is unavailable; try again shortly", NULL);
 		return (503);

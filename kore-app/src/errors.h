@@ -34,4 +34,11 @@ int	zx_pgerr_map(const struct zx_pgerr *, struct zx_buf *);
 /* Whether the error means the connection is gone (so a retry may help). */
 int	zx_pgerr_conn_lost(const char *sqlstate);
 
+/*
+ * Whether the database, not the request, is at fault (the 503s): a lost
+ * connection, no resources, a timeout, a lock not granted in time, a
+ * serialization failure or deadlock.
+ */
+int	zx_pgerr_unavailable(const char *sqlstate);
+
 #endif

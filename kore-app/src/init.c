@@ -125,10 +125,13 @@ kore_parent_configure(int argc, char **argv)
 	 * events live dashboards follow are still sent (one per statement,
 	 * and webhooks are enqueued many per statement); and no JIT, which
 	 * the batch statements' (over)estimated costs would trigger for
-	 * nothing.
+	 * nothing.  A locked table or a stuck statement must not hold a
+	 * request (and the pool behind it) forever: 5 s waiting for a lock,
+	 * 30 s for a statement, then a 503.
 	 */
 	if ((conninfo = zx_conninfo_with_options(zx_config.database_url,
-	    "-c zixly.notify=events -c jit=off", err, sizeof(err))) == NULL)
+	    "-c zixly.notify=events -c jit=off -c lock_timeout=5s "
+	    "-c statement_timeout=30s", err, sizeof(err))) == NULL)
 		fatal("zixly: %s", err);
 	zx_db_register(conninfo);
 	free(conninfo);

@@ -3,7 +3,8 @@
 # 503 within 5 s, webhooks get a JSON 503 (never a 500, never a hang), and once PostgreSQL is
 # back the app is healthy again by itself, without a restart. Every job the app answered 202
 # for exists afterwards: nothing accepted is lost. Idle pooled connections the server closed are
-# replaced before use, so the next webhooks are accepted, not answered 503.
+# replaced before use, so the next webhooks are accepted, not answered 503. A locked table gives
+# a 503 after the app's 5 s lock_timeout, not a request held as long as the lock.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$ZX_ROOT/kore-app/test/app_helpers.sh"
 
@@ -95,6 +96,21 @@ for round in 1 2; do
 	done
 done
 is "$codes" "$(printf ' 202%.0s' $(seq 12))" "webhooks right after the server closed the app's idle connections: all 202"
+
+# A table locked for longer than the app's lock_timeout (5 s): the webhook gets a JSON 503 within
+# about 5 s instead of waiting for the lock, and the next one after the lock is accepted.
+zx_spawn "$ZX_CLUSTER/locker.log" psql -qXAt -c "BEGIN" -c "LOCK TABLE zixly.pipeline_jobs IN ACCESS EXCLUSIVE MODE" \
+	-c "SELECT pg_sleep(9)" -c "COMMIT"
+locker=$ZX_LAST_PID
+zx_wait_for "the table is locked" 10 sh -c "[ \"\$(psql -qXAt -c \"SELECT count(*) FROM pg_locks WHERE relation = 'zixly.pipeline_jobs'::regclass AND mode = 'AccessExclusiveLock' AND granted\")\" = 1 ]"
+t0=$(date +%s%N)
+req POST /webhook/trading-sweep -H 'Content-Type: application/json' -H "X-API-Key: $KEY" --data-binary "$P"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+is "$ST $(jget '{error}')" "503 service_unavailable" "a webhook while its table is locked: a JSON 503 ..."
+ok "$([ "$ms" -ge 4000 ] && [ "$ms" -lt 8000 ] && echo 0 || echo 1)" "... after the 5 s lock_timeout (${ms} ms), not the lock's 9 s"
+wait "$locker"
+req POST /webhook/trading-sweep -H 'Content-Type: application/json' -H "X-API-Key: $KEY" --data-binary "$P"
+is "$ST" 202 "accepted again once the lock is gone"
 app_stop
 ok "$(app_log_clean; echo $?)" "no crash, sanitizer report or sandbox violation in the app's log"
 done_testing
