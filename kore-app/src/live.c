@@ -159,7 +159,9 @@ zx_api_live(struct http_request *req)
 	kore_websocket_handshake(req, "zx_live_connect", "zx_live_message",
 	    "zx_live_disconnect");
 	upgrading = NULL;
-	zx_metrics_observe(zx_metrics, ZX_ROUTE_LIVE, 101, zx_now_us() - ctx->t0);
+	/* Kore answers a bad handshake (no Sec-WebSocket-Key, say) itself */
+	zx_metrics_observe(zx_metrics, ZX_ROUTE_LIVE, req->status != 0 ? req->status : 101,
+	    zx_now_us() - ctx->t0);
 	return (KORE_RESULT_OK);
 }
 

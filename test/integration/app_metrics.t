@@ -106,6 +106,19 @@ ok "$([ "$(printf '%s\n' "$m" | val 'http_requests_total{route="pages",code="304
 	"... and their 304s under code=\"304\""
 ok "$([ "$(printf '%s\n' "$m" | val 'http_requests_total{route="/api/live",code="400"}')" -ge 1 ] && echo 0 || echo 1)" \
 	"a plain GET of /api/live is counted under its route as the 400 it is"
+zx_sql "SELECT zixly_create_user('acme', 'metrics@acme.test', 'metrics-password-1')" >/dev/null
+req POST /api/login -H 'Content-Type: application/json' \
+	--data-binary '{"email":"metrics@acme.test","password":"metrics-password-1"}'
+LIVE_TOKEN=$(jget '{token}')
+n101=$(printf '%s\n' "$m" | val 'http_requests_total{route="/api/live",code="101"}')
+n400=$(printf '%s\n' "$m" | val 'http_requests_total{route="/api/live",code="400"}')
+req GET /api/live -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+	-H "Sec-WebSocket-Protocol: zixly-live, $LIVE_TOKEN"
+is "$ST" 400 "a WebSocket upgrade with a valid token but no Sec-WebSocket-Key: Kore answers 400"
+m=$(curl -s "$APP_URL/metrics")
+a101=$(printf '%s\n' "$m" | val 'http_requests_total{route="/api/live",code="101"}')
+a400=$(printf '%s\n' "$m" | val 'http_requests_total{route="/api/live",code="400"}')
+is "${a101:-0}/${a400:-0}" "${n101:-0}/$(( ${n400:-0} + 1 ))" "... and /metrics counts that 400, not a 101"
 
 req GET /health
 is "$ST" 200 "still healthy"
