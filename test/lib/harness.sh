@@ -87,11 +87,15 @@ _zx_cleanup() {
 trap _zx_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# zx_free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+# zx_free_port: a TCP port on 127.0.0.1 that nothing listens on right now, below the kernel's
+# ephemeral range: a port in that range can be taken at any moment as the local end of some
+# outgoing connection, and a server that then binds it fails with "Address already in use".
 zx_free_port() {
-	local p
+	local p lo=32768
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
+	[ "$lo" -gt 11024 ] 2>/dev/null || lo=32768
 	while :; do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % (lo - 10000)))
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
 	done
 }
