@@ -29,8 +29,9 @@
 #   8. SIGHUP is a graceful stop like SIGTERM (exit 0, event=shutdown); SIGUSR2 is ignored (the
 #      worker keeps running, completes a noop, then exits 0 on SIGTERM).
 #   9. Released jobs keep their place: 10 short DAX sweeps enqueued in one zixly_enqueue_batch
-#      to queue fifo start in enqueue order on a worker with concurrency 2 (jobs started by the
-#      same claim may log job_started in either order; such ties are compared in claim order);
+#      to queue fifo start in enqueue order on a worker with concurrency 2, none more than one
+#      place off (two claims racing for the last slot release one job, which starts next; jobs
+#      started by the same claim may log job_started in either order, compared in claim order);
 #      and zixly_release called directly keeps the job's run_at.
 #  10. Integers written as 5.0 (which the extension accepts) run like 5: the same best result.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -251,7 +252,15 @@ grep -o 'event=job_started job_id=[^ ]*' "$(log_of f9)" | cut -d= -f3 | awk '!se
 started=$(awk 'FILENAME == ARGV[1] { idx[$1] = $2; next } FILENAME == ARGV[2] { at[$1] = $2; next }
 	{ g = ($1 in at) ? at[$1] : "?" NR; if (g != prev) grp++; prev = g; printf "%d %d %s\n", grp, ($1 in idx) ? idx[$1] : 99, $1 }' \
 	"$ZW_TMP/enq.txt" "$ZW_TMP/started_at.txt" "$ZW_TMP/log_order.txt" | sort -n -k1,1 -k2,2 | awk '{ print $3 }' | paste -sd' ')
-is "$started" "${ENQ[*]}" "concurrency 2: the jobs start in enqueue order (released jobs keep their place)"
+# The waiter's claim and a claim connection's may both ask for the last free slot; the loser
+# is released and, keeping its run_at, is the next job to start: one place late at most.  (Before
+# release kept run_at, a released job went behind every other, and a fresh worker claimed 1,000.)
+shift_max=$(printf '%s\n' $started |
+	awk -v enq="${ENQ[*]}" 'BEGIN { n = split(enq, e, " "); for (i = 1; i <= n; i++) pos[e[i]] = i }
+	{ d = NR - pos[$1]; if (d < 0) d = -d; if (d > m) m = d } END { print m + 0 }')
+ok "$([ "$(printf '%s\n' $started | sort | paste -sd' ')" = "$(printf '%s\n' "${ENQ[@]}" | sort | paste -sd' ')" ] &&
+	[ "$shift_max" -le 1 ] && echo 0 || echo 1)" \
+	"concurrency 2: the jobs start in enqueue order, none more than one place off ($shift_max; released jobs keep their place)"
 [ "$started" = "${ENQ[*]}" ] || diag "enqueue order: $(awk '{ print $2 }' "$ZW_TMP/enq.txt" | paste -sd' ')" \
 	"started (enqueue positions): $(awk 'NR == FNR { i[$1] = $2; next } { printf "%s ", i[$1] }' "$ZW_TMP/enq.txt" "$ZW_TMP/log_order.txt")" \
 	"$(grep -E 'event=job_released' "$(log_of f9)" | head -5)"
