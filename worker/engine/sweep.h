@@ -62,7 +62,7 @@ enum zx_objective {
 #define ZX_MAX_COMBINATIONS	1000000
 #define ZX_MAX_THREADS		256
 #define ZX_MAX_FEE_BPS		1000.0	/* 10 % per position change */
-#define ZX_MAX_CLOSE		1e200	/* larger closes would overflow the exact mean's splitting */
+#define ZX_MAX_CLOSE		1e200	/* larger would overflow the exact mean's splitting */
 
 struct zx_sweep_params {
 	enum zx_strategy strategy;
