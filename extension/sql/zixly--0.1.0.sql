@@ -222,12 +222,9 @@ CREATE FUNCTION zixly_complete(
 	job_id    text,
 	worker_id text,
 	result    jsonb DEFAULT NULL,
-	metrics   jsonb DEFAULT NULL,
-	attempt   integer DEFAULT NULL)
+	metrics   jsonb DEFAULT NULL)
 	RETURNS zixly.pipeline_jobs
 	AS 'MODULE_PATHNAME', 'zixly_complete' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION zixly_complete(text, text, jsonb, jsonb, integer) IS
-	'Completes a job the worker holds (on that attempt, when given: a fencing token) with its result and metrics';
 
 CREATE FUNCTION zixly_complete_batch(worker_id text, job_ids text[])
 	RETURNS SETOF text
@@ -239,11 +236,10 @@ CREATE FUNCTION zixly_fail(
 	job_id    text,
 	worker_id text,
 	error     text,
-	retryable boolean DEFAULT true,
-	attempt   integer DEFAULT NULL)
+	retryable boolean DEFAULT true)
 	RETURNS zixly.pipeline_jobs
 	AS 'MODULE_PATHNAME', 'zixly_fail' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION zixly_fail(text, text, text, boolean, integer) IS
+COMMENT ON FUNCTION zixly_fail(text, text, text, boolean) IS
 	'Records a failed attempt: back to QUEUED after 2^attempts s while attempts remain, else FAILED';
 
 CREATE FUNCTION zixly_release(job_id text, worker_id text)

@@ -22,7 +22,7 @@ static const struct stmt control_stmts[] = {
 	{"heartbeat", "SELECT id FROM zixly_heartbeat($1, $2::text[],"
 	    " pg_catalog.make_interval(secs => $3::int)) AS h(id)"},
 	{"release", "SELECT id FROM zixly_release($1, $2)"},
-	{"fail", "SELECT status FROM zixly_fail($1, $2, $3, $4::boolean, $5::int)"},
+	{"fail", "SELECT status FROM zixly_fail($1, $2, $3, $4::boolean)"},
 	{"next_run_at", "SELECT EXTRACT(EPOCH FROM zixly_next_run_at($1::text[]) - pg_catalog.now())"},
 };
 
@@ -70,9 +70,9 @@ static const struct stmt sweep_stmts[] = {
 	    "     score float8, sharpe_ratio float8, total_return_pct float8, max_drawdown_pct float8,"
 	    "     total_trades int, sortino_ratio float8, win_rate_pct float8, profit_factor float8,"
 	    "     exposure_pct float8)"},
-	{"complete", "SELECT status FROM zixly_complete($1, $2, $3::jsonb, $4::jsonb, $5::int)"},
+	{"complete", "SELECT status FROM zixly_complete($1, $2, $3::jsonb, $4::jsonb)"},
 	{"new_id", "SELECT zixly_new_id()"},
-	{"fail", "SELECT status FROM zixly_fail($1, $2, $3, $4::boolean, $5::int)"},
+	{"fail", "SELECT status FROM zixly_fail($1, $2, $3, $4::boolean)"},
 };
 
 const char *
@@ -321,15 +321,11 @@ zx_db_release(PGconn *c, const char *job_id, const char *worker_id)
 }
 
 int
-zx_db_fail(PGconn *c, const char *job_id, const char *worker_id, int attempt, const char *error,
-    int retryable, int *requeued)
+zx_db_fail(PGconn *c, const char *job_id, const char *worker_id, const char *error, int retryable,
+    int *requeued)
 {
-	char attempt_s[16];
-	const char *v[5] = {job_id, worker_id, error, retryable ? "true" : "false", attempt_s};
-	PGresult *r;
-
-	snprintf(attempt_s, sizeof(attempt_s), "%d", attempt);
-	r = zx_db_exec(c, "fail", 5, v, PGRES_TUPLES_OK, "zixly_fail");
+	const char *v[4] = {job_id, worker_id, error, retryable ? "true" : "false"};
+	PGresult *r = zx_db_exec(c, "fail", 4, v, PGRES_TUPLES_OK, "zixly_fail");
 
 	if (r == NULL)
 		return ZX_ERR;
