@@ -83,4 +83,7 @@ if [ -x bin/zixly-worker ]; then
 fi
 
 say "running; Ctrl-C stops everything started here"
-while :; do sleep 3600 & wait $!; done
+# the sleep runs in the background so that a signal ends the wait at once; the shell does not
+# pass SIGINT to it, so it is ended with the rest
+zx_on_exit 'kill "$idle_pid" 2>/dev/null'
+while :; do sleep 3600 & idle_pid=$!; wait "$idle_pid"; done
