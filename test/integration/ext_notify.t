@@ -192,45 +192,37 @@ q "SET zixly.notify = off; SELECT zixly_enqueue('noop'); SELECT count(*) FROM zi
 poll
 is "$NOTES_N" 0 "zixly.notify = off: no NOTIFY at all"
 
-gen=$(q "SELECT zixly_wait()")
-start=$(date +%s%N)
-zx_spawn "$WORK/wait1.out" psql -qXAt -c "SELECT zixly_wait($gen, 20000) > $gen"
-waiter=$ZX_LAST_PID
-sleep 0.5
-q "SET zixly.notify = off; SELECT zixly_enqueue('noop')" >/dev/null
-wait "$waiter"
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
-is "$(cat "$WORK/wait1.out")" "t" "zixly_wait in another session returns a newer generation after a commit with notify off"
-ok "$( [ "$ms" -lt 5000 ] && echo 0 || echo 1)" "... woken by the commit (${ms} ms), not by its 20 s timeout"
+# wait_across NAME TIMEOUT_MS OP SQL...: a zixly_wait in another session, from the current
+# generation, while each SQL runs here; WAITED is whether the generation it returned is OP the one
+# it waited from (t/f), WAIT_MS how long it took.
+wait_across() {
+	local name=$1 timeout=$2 op=$3 gen start waiter sql
+	shift 3
+	gen=$(q "SELECT zixly_wait()")
+	start=$(date +%s%N)
+	zx_spawn "$WORK/$name.out" psql -qXAt -c "SELECT zixly_wait($gen, $timeout) $op $gen"
+	waiter=$ZX_LAST_PID
+	sleep 0.3
+	for sql in "$@"; do q "$sql" >/dev/null; done
+	wait "$waiter"
+	WAIT_MS=$(( ($(date +%s%N) - start) / 1000000 ))
+	WAITED=$(cat "$WORK/$name.out")
+}
 
-gen=$(q "SELECT zixly_wait()")
-start=$(date +%s%N)
-zx_spawn "$WORK/wait2.out" psql -qXAt -c "SELECT zixly_wait($gen, 1500) = $gen"
-waiter=$ZX_LAST_PID
-sleep 0.3
-q "BEGIN; SELECT zixly_enqueue('noop'); ROLLBACK" >/dev/null
-q "BEGIN; SELECT zixly_enqueue('noop', run_at => now() + interval '1 hour'); ROLLBACK" >/dev/null
-wait "$waiter"
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
-is "$(cat "$WORK/wait2.out")" "t" "a rollback (of a job due now or later) does not wake zixly_wait ..."
-ok "$( [ "$ms" -ge 1400 ] && echo 0 || echo 1)" "... which waits out its timeout (${ms} ms)"
+wait_across wait1 20000 '>' "SET zixly.notify = off; SELECT zixly_enqueue('noop')"
+is "$WAITED" "t" "zixly_wait in another session returns a newer generation after a commit with notify off"
+ok "$( [ "$WAIT_MS" -lt 5000 ] && echo 0 || echo 1)" "... woken by the commit (${WAIT_MS} ms), not by its 20 s timeout"
 
-gen=$(q "SELECT zixly_wait()")
-start=$(date +%s%N)
-zx_spawn "$WORK/wait3.out" psql -qXAt -c "SELECT zixly_wait($gen, 1500) = $gen"
-waiter=$ZX_LAST_PID
-sleep 0.3
-q "BEGIN; SAVEPOINT a; SELECT zixly_enqueue('noop'); ROLLBACK TO a; COMMIT" >/dev/null
-wait "$waiter"
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
-is "$(cat "$WORK/wait3.out")" "t" "an enqueue rolled back to a savepoint does not wake zixly_wait at the commit ..."
-ok "$( [ "$ms" -ge 1400 ] && echo 0 || echo 1)" "... which waits out its timeout (${ms} ms)"
-gen=$(q "SELECT zixly_wait()")
-zx_spawn "$WORK/wait4.out" psql -qXAt -c "SELECT zixly_wait($gen, 5000) > $gen"
-waiter=$ZX_LAST_PID
-sleep 0.3
-q "BEGIN; SAVEPOINT a; SELECT zixly_enqueue('noop'); RELEASE a; SAVEPOINT b; SELECT 1; ROLLBACK TO b; COMMIT" >/dev/null
-wait "$waiter"
-is "$(cat "$WORK/wait4.out")" "t" "one released with its savepoint does (a later savepoint's rollback keeps it)"
+wait_across wait2 1500 '=' "BEGIN; SELECT zixly_enqueue('noop'); ROLLBACK" \
+	"BEGIN; SELECT zixly_enqueue('noop', run_at => now() + interval '1 hour'); ROLLBACK"
+is "$WAITED" "t" "a rollback (of a job due now or later) does not wake zixly_wait ..."
+ok "$( [ "$WAIT_MS" -ge 1400 ] && echo 0 || echo 1)" "... which waits out its timeout (${WAIT_MS} ms)"
+
+wait_across wait3 1500 '=' "BEGIN; SAVEPOINT a; SELECT zixly_enqueue('noop'); ROLLBACK TO a; COMMIT"
+is "$WAITED" "t" "an enqueue rolled back to a savepoint does not wake zixly_wait at the commit ..."
+ok "$( [ "$WAIT_MS" -ge 1400 ] && echo 0 || echo 1)" "... which waits out its timeout (${WAIT_MS} ms)"
+wait_across wait4 5000 '>' \
+	"BEGIN; SAVEPOINT a; SELECT zixly_enqueue('noop'); RELEASE a; SAVEPOINT b; SELECT 1; ROLLBACK TO b; COMMIT"
+is "$WAITED" "t" "one released with its savepoint does (a later savepoint's rollback keeps it)"
 
 done_testing
