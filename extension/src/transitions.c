@@ -32,24 +32,47 @@ PG_FUNCTION_INFO_V1(zixly_retry);
 PG_FUNCTION_INFO_V1(zixly_prune);
 
 #define MAX_ERROR_MESSAGE 10000
+#define NO_ATTEMPT (-1)
+
+/*
+ * The optional attempt argument: the attempt the caller runs (a worker's
+ * fencing token: a claim's attempts), or NO_ATTEMPT when NULL.
+ */
+static int32
+attempt_arg(FunctionCallInfo fcinfo, int argno)
+{
+	int32		attempt;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return NO_ATTEMPT;
+	attempt = PG_GETARG_INT32(argno);
+	if (attempt < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("attempt must be 1 or more")));
+	return attempt;
+}
 
 /* SET list shared by every transition that ends the ownership of a job. */
 #define UNLOCK \
 	" locked_pid = NULL, locked_backend_start = NULL, lease_expires_at = NULL," \
 	" updated_at = pg_catalog.now()"
 
-static void explain_no_row(Datum job_id, const char *worker_id, const char *action);
+static void explain_no_row(Datum job_id, const char *worker_id, int32 attempt,
+						   const char *action);
 static Datum run_row_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *types,
 						  Datum *values, const char *nulls, Datum job_id,
-						  const char *worker_id, const char *action);
+						  const char *worker_id, int32 attempt, const char *action);
 
 /*
  * Runs an UPDATE ... RETURNING j for one job and returns the row, or
- * raises the reason the job could not take that transition.
+ * raises the reason the job could not take that transition.  attempt is
+ * the one the caller says it runs, or NO_ATTEMPT.
  */
 static Datum
 run_row_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *types, Datum *values,
-			 const char *nulls, Datum job_id, const char *worker_id, const char *action)
+			 const char *nulls, Datum job_id, const char *worker_id, int32 attempt,
+			 const char *action)
 {
 	Datum		row;
 	int			rc;
@@ -60,7 +83,7 @@ run_row_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *types, Datum *v
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "zixly: %s failed: %s", action, SPI_result_code_string(rc));
 	if (SPI_processed == 0)
-		explain_no_row(job_id, worker_id, action);
+		explain_no_row(job_id, worker_id, attempt, action);
 	row = ZixlyRowDatum(0);
 	SPI_finish();
 	ZixlyPublishRow(row);
@@ -68,17 +91,18 @@ run_row_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *types, Datum *v
 }
 
 static void
-explain_no_row(Datum job_id, const char *worker_id, const char *action)
+explain_no_row(Datum job_id, const char *worker_id, int32 attempt, const char *action)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			types[1] = {TEXTOID};
 	char	   *id = TextDatumGetCString(job_id);
 	char	   *status;
 	char	   *owner;
+	char	   *held_attempt;
 	int			rc;
 
 	ZixlyPlan(&plan,
-			  "SELECT j.status, j.locked_by FROM zixly.pipeline_jobs j"
+			  "SELECT j.status, j.locked_by, j.attempts FROM zixly.pipeline_jobs j"
 			  " WHERE j.id OPERATOR(pg_catalog.=) $1",
 			  1, types);
 	/* not read-only: a fresh snapshot sees the transition that beat this one */
@@ -91,6 +115,13 @@ explain_no_row(Datum job_id, const char *worker_id, const char *action)
 				 errmsg("job \"%s\" does not exist", id)));
 	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	held_attempt = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	if (worker_id != NULL && attempt != NO_ATTEMPT && strcmp(status, "RUNNING") == 0 &&
+		owner != NULL && strcmp(owner, worker_id) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot %s job \"%s\": worker \"%s\" holds it on attempt %s, not %d",
+						action, id, worker_id, held_attempt, attempt)));
 	if (worker_id != NULL && strcmp(status, "RUNNING") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -112,15 +143,18 @@ Datum
 zixly_complete(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[4] = {TEXTOID, TEXTOID, JSONBOID, JSONBOID};
-	Datum		values[4];
-	char		nulls[4] = "    ";
+	Oid			types[5] = {TEXTOID, TEXTOID, JSONBOID, JSONBOID, INT4OID};
+	Datum		values[5];
+	char		nulls[5] = "     ";
 	char	   *worker_id = ZixlyRequiredCString(fcinfo, 1, "worker_id");
+	int32		attempt = attempt_arg(fcinfo, 4);
 
 	values[0] = PointerGetDatum(ZixlyTextArg(fcinfo, 0, "job_id"));
 	values[1] = CStringGetTextDatum(worker_id);
 	values[2] = jsonb_or_null(fcinfo, 2, &nulls[2]);
 	values[3] = jsonb_or_null(fcinfo, 3, &nulls[3]);
+	values[4] = Int32GetDatum(attempt);
+	nulls[4] = attempt == NO_ATTEMPT ? 'n' : ' ';
 	PG_RETURN_DATUM(run_row_plan(&plan,
 								 "UPDATE zixly.pipeline_jobs AS j"
 								 "   SET status = 'COMPLETED', result = $3, metrics = $4,"
@@ -128,8 +162,10 @@ zixly_complete(PG_FUNCTION_ARGS)
 								 " WHERE j.id OPERATOR(pg_catalog.=) $1"
 								 "   AND j.status OPERATOR(pg_catalog.=) 'RUNNING'"
 								 "   AND j.locked_by OPERATOR(pg_catalog.=) $2"
+								 "   AND ($5 IS NULL OR j.attempts OPERATOR(pg_catalog.=) $5)"
 								 " RETURNING j",
-								 4, types, values, nulls, values[0], worker_id, "complete"));
+								 5, types, values, nulls, values[0], worker_id, attempt,
+								 "complete"));
 }
 
 /*
@@ -180,10 +216,12 @@ Datum
 zixly_fail(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, BOOLOID};
-	Datum		values[4];
+	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, BOOLOID, INT4OID};
+	Datum		values[5];
+	char		nulls[5] = "     ";
 	char	   *worker_id = ZixlyRequiredCString(fcinfo, 1, "worker_id");
 	char	   *error = text_to_cstring(ZixlyTextArg(fcinfo, 2, "error"));
+	int32		attempt = attempt_arg(fcinfo, 4);
 	Datum		row;
 	bool		isnull;
 
@@ -193,6 +231,8 @@ zixly_fail(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(worker_id);
 	values[2] = CStringGetTextDatum(error);
 	values[3] = BoolGetDatum(PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3));
+	values[4] = Int32GetDatum(attempt);
+	nulls[4] = attempt == NO_ATTEMPT ? 'n' : ' ';
 	row = run_row_plan(&plan,
 					   "UPDATE zixly.pipeline_jobs AS j"
 					   "   SET status = CASE WHEN " AGAIN " THEN 'QUEUED' ELSE 'FAILED' END,"
@@ -205,8 +245,9 @@ zixly_fail(PG_FUNCTION_ARGS)
 					   " WHERE j.id OPERATOR(pg_catalog.=) $1"
 					   "   AND j.status OPERATOR(pg_catalog.=) 'RUNNING'"
 					   "   AND j.locked_by OPERATOR(pg_catalog.=) $2"
+					   "   AND ($5 IS NULL OR j.attempts OPERATOR(pg_catalog.=) $5)"
 					   " RETURNING j",
-					   4, types, values, NULL, values[0], worker_id, "fail");
+					   5, types, values, nulls, values[0], worker_id, attempt, "fail");
 	/* to be tried again later: waiting workers re-read when the next job is due */
 	if (strcmp(TextDatumGetCString(GetAttributeByName(DatumGetHeapTupleHeader(row), "status", &isnull)),
 			   "QUEUED") == 0)
@@ -241,7 +282,7 @@ zixly_release(PG_FUNCTION_ARGS)
 					   "   AND j.status OPERATOR(pg_catalog.=) 'RUNNING'"
 					   "   AND j.locked_by OPERATOR(pg_catalog.=) $2"
 					   " RETURNING j",
-					   2, types, values, NULL, values[0], worker_id, "release");
+					   2, types, values, NULL, values[0], worker_id, NO_ATTEMPT, "release");
 	th = DatumGetHeapTupleHeader(row);
 	ZixlyWakeQueue(TextDatumGetCString(GetAttributeByName(th, "queue", &isnull)));
 	PG_RETURN_DATUM(row);
@@ -261,7 +302,7 @@ zixly_cancel(PG_FUNCTION_ARGS)
 								 " WHERE j.id OPERATOR(pg_catalog.=) $1"
 								 "   AND j.status OPERATOR(pg_catalog.=) ANY ('{QUEUED,RUNNING}')"
 								 " RETURNING j",
-								 1, types, values, NULL, values[0], NULL, "cancel"));
+								 1, types, values, NULL, values[0], NULL, NO_ATTEMPT, "cancel"));
 }
 
 /* A dead letter (FAILED) or CANCELLED job back to the queue, attempts reset. */
@@ -292,7 +333,7 @@ zixly_retry(PG_FUNCTION_ARGS)
 					   " WHERE j.id OPERATOR(pg_catalog.=) $1"
 					   "   AND j.status OPERATOR(pg_catalog.=) ANY ('{FAILED,CANCELLED}')"
 					   " RETURNING j",
-					   2, types, values, nulls, values[0], NULL, "retry");
+					   2, types, values, nulls, values[0], NULL, NO_ATTEMPT, "retry");
 	th = DatumGetHeapTupleHeader(row);
 	run_at = DatumGetTimestampTz(GetAttributeByName(th, "run_at", &isnull));
 	if (run_at <= GetCurrentTransactionStartTimestamp())

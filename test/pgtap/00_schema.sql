@@ -4,7 +4,7 @@ BEGIN;
 SELECT plan(98);
 
 SELECT has_extension('zixly', 'the zixly extension is installed');
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'zixly'), '0.1.0', 'zixly version 0.1.0');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'zixly'), '0.1.1', 'zixly version 0.1.1');
 SELECT has_schema('zixly', 'schema zixly exists');
 SELECT tables_are('zixly',
 	ARRAY['pipeline_jobs', 'trading_sweep_results', 'prices', 'tenants', 'api_keys', 'users', 'rate_limits'],

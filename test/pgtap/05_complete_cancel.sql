@@ -2,7 +2,7 @@
 -- Legal transitions change the row as documented; illegal ones raise 55000 (wrong owner or
 -- status) or P0002 (unknown job) and change nothing.
 BEGIN;
-SELECT plan(34);
+SELECT plan(39);
 
 \ir fixtures/jobs.psql
 
@@ -32,6 +32,21 @@ SELECT pg_temp.job('c2') \g /dev/null
 SELECT pg_temp.claim('c2', 'w1') \g /dev/null
 SELECT ok((SELECT result IS NULL AND metrics IS NULL AND status = 'COMPLETED' FROM zixly_complete(pg_temp.id('c2'), 'w1')),
 	'complete: result and metrics are optional');
+
+-- the attempt as a fencing token: a stale attempt of a job its worker claimed again cannot end it
+SELECT pg_temp.job('c3') \g /dev/null
+SELECT pg_temp.claim('c3', 'w1') \g /dev/null
+UPDATE zixly.pipeline_jobs SET status = 'QUEUED', locked_by = NULL WHERE id = pg_temp.id('c3');	-- as a rescue does
+SELECT is((pg_temp.claim('c3', 'w1')).attempts, 2, 'the same worker claims the job again: attempt 2');
+SELECT pg_temp.refuses($$SELECT zixly_complete(%L, 'w1', '{"from": 1}', NULL, 1)$$, 'c3', '55000',
+	'cannot complete job "%s": worker "w1" holds it on attempt 2, not 1',
+	'complete: attempt 1 cannot complete what attempt 2 holds');
+SELECT is((SELECT result->>'from' FROM zixly_complete(pg_temp.id('c3'), 'w1', '{"from": 2}', NULL, 2)), '2',
+	'complete: attempt 2 completes it, with its own result');
+SELECT throws_ok($$SELECT zixly_complete('x', 'w1', NULL, NULL, 0)$$, '22023', 'attempt must be 1 or more',
+	'complete: attempt 0 is refused');
+SELECT throws_ok($$SELECT zixly_fail('x', 'w1', 'boom', true, -3)$$, '22023', 'attempt must be 1 or more',
+	'fail: a negative attempt is refused');
 
 -- a dead letter, made directly (zixly_fail has its own file)
 SELECT pg_temp.job('f1') \g /dev/null

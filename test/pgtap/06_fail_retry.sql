@@ -3,7 +3,7 @@
 -- Legal transitions change the row as documented; illegal ones raise 55000 (wrong owner or
 -- status) or P0002 (unknown job) and change nothing.
 BEGIN;
-SELECT plan(40);
+SELECT plan(42);
 
 \ir fixtures/jobs.psql
 
@@ -102,6 +102,15 @@ SELECT pg_temp.refuses($$SELECT zixly_retry(%L)$$, 'c1', '55000', 'cannot retry 
 SELECT throws_ok($$SELECT zixly_retry('no-such-job')$$, 'P0002', 'job "no-such-job" does not exist', 'retry: unknown job');
 SELECT throws_ok(format($$SELECT zixly_retry(%L, 'infinity')$$, pg_temp.id('c1')), '22023', 'run_at must be a finite timestamp',
 	'retry: run_at must be finite');
+
+-- ---------------------------------------------------------------- fail: the attempt as a fencing token
+SELECT pg_temp.job('fa') \g /dev/null
+SELECT pg_temp.claim('fa', 'w1') \g /dev/null
+SELECT pg_temp.refuses($$SELECT zixly_fail(%L, 'w1', 'late', true, 2)$$, 'fa', '55000',
+	'cannot fail job "%s": worker "w1" holds it on attempt 1, not 2',
+	'fail: another attempt of the same worker cannot fail it');
+SELECT is((SELECT status FROM zixly_fail(pg_temp.id('fa'), 'w1', 'boom', true, 1)), 'QUEUED',
+	'fail: its own attempt can');
 
 SELECT * FROM finish();
 ROLLBACK;

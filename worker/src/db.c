@@ -22,7 +22,7 @@ static const struct stmt control_stmts[] = {
 	{"heartbeat", "SELECT id FROM zixly_heartbeat($1, $2::text[],"
 	    " pg_catalog.make_interval(secs => $3::int)) AS h(id)"},
 	{"release", "SELECT id FROM zixly_release($1, $2)"},
-	{"fail", "SELECT status FROM zixly_fail($1, $2, $3, $4::boolean)"},
+	{"fail", "SELECT status FROM zixly_fail($1, $2, $3, $4::boolean, $5::int)"},
 	{"next_run_at", "SELECT EXTRACT(EPOCH FROM zixly_next_run_at($1::text[]) - pg_catalog.now())"},
 };
 
@@ -70,9 +70,9 @@ static const struct stmt sweep_stmts[] = {
 	    "     score float8, sharpe_ratio float8, total_return_pct float8, max_drawdown_pct float8,"
 	    "     total_trades int, sortino_ratio float8, win_rate_pct float8, profit_factor float8,"
 	    "     exposure_pct float8)"},
-	{"complete", "SELECT status FROM zixly_complete($1, $2, $3::jsonb, $4::jsonb)"},
+	{"complete", "SELECT status FROM zixly_complete($1, $2, $3::jsonb, $4::jsonb, $5::int)"},
 	{"new_id", "SELECT zixly_new_id()"},
-	{"fail", "SELECT status FROM zixly_fail($1, $2, $3, $4::boolean)"},
+	{"fail", "SELECT status FROM zixly_fail($1, $2, $3, $4::boolean, $5::int)"},
 };
 
 const char *
@@ -142,6 +142,28 @@ log_failure(PGconn *c, PGresult *r, const char *what)
 	zlog(zx_db_broken(c) ? ZX_WARN : ZX_ERROR, "db_error", "call=%s sqlstate=%s error=%s%s",
 	    what, state ? state : "none", zx_q(zx_db_errmsg(c, r)),
 	    zx_db_broken(c) ? " connection=lost" : "");
+}
+
+/*
+ * A statement named a function the database lacks: the zixly extension is missing there, or
+ * older than the calls of this worker.  Says which, and how to mend it (the worker keeps retrying,
+ * so it carries on once the DBA has run the hint).
+ */
+static void
+log_extension_mismatch(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SELECT extversion FROM pg_catalog.pg_extension"
+	    " WHERE extname OPERATOR(pg_catalog.=) 'zixly'");
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 0)
+		zlog(ZX_ERROR, "db_extension_missing", "database=%s needed=%s hint=%s",
+		    zx_q(PQdb(c)), ZX_EXTENSION_VERSION, zx_q("CREATE EXTENSION zixly"));
+	else if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		zlog(ZX_ERROR, "db_extension_outdated",
+		    "database=%s installed=%s needed=%s hint=%s", zx_q(PQdb(c)),
+		    zx_q(PQgetvalue(r, 0, 0)), ZX_EXTENSION_VERSION,
+		    zx_q("ALTER EXTENSION zixly UPDATE"));
+	PQclear(r);
 }
 
 static int
@@ -214,7 +236,12 @@ zx_db_connect(const char *url, enum zx_db_role role)
 		PGresult *r = PQprepare(c, stmts[i].name, stmts[i].sql, 0, NULL);
 
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
 			log_failure(c, r, stmts[i].name);
+			/* undefined_function: the extension is missing or older than this worker */
+			if (state != NULL && strcmp(state, "42883") == 0)
+				log_extension_mismatch(c);
 			PQclear(r);
 			PQfinish(c);
 			return NULL;
@@ -321,11 +348,15 @@ zx_db_release(PGconn *c, const char *job_id, const char *worker_id)
 }
 
 int
-zx_db_fail(PGconn *c, const char *job_id, const char *worker_id, const char *error, int retryable,
-    int *requeued)
+zx_db_fail(PGconn *c, const char *job_id, const char *worker_id, int attempt, const char *error,
+    int retryable, int *requeued)
 {
-	const char *v[4] = {job_id, worker_id, error, retryable ? "true" : "false"};
-	PGresult *r = zx_db_exec(c, "fail", 4, v, PGRES_TUPLES_OK, "zixly_fail");
+	char attempt_s[16];
+	const char *v[5] = {job_id, worker_id, error, retryable ? "true" : "false", attempt_s};
+	PGresult *r;
+
+	snprintf(attempt_s, sizeof(attempt_s), "%d", attempt);
+	r = zx_db_exec(c, "fail", 5, v, PGRES_TUPLES_OK, "zixly_fail");
 
 	if (r == NULL)
 		return ZX_ERR;

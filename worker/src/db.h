@@ -18,6 +18,9 @@
 
 #include <libpq-fe.h>
 
+/* the oldest zixly extension whose SQL API has every call below (the attempt of complete/fail) */
+#define ZX_EXTENSION_VERSION "0.1.1"
+
 enum zx_db_role {
 	ZX_DB_CONTROL,		/* rescue, heartbeat, release, fail, next_run_at; LISTEN */
 	ZX_DB_CLAIM,		/* claim, complete_batch (sent asynchronously) */
@@ -74,11 +77,13 @@ int zx_db_heartbeat(PGconn *c, const char *worker_id, char *const *ids, size_t n
 int zx_db_release(PGconn *c, const char *job_id, const char *worker_id);
 
 /*
- * zixly_fail; *requeued (if not NULL) tells whether the job went back to QUEUED for another
- * attempt.  Returns -1 when the call failed (the job may then be held by someone else).
+ * zixly_fail of the worker's attempt (its claim's attempts: a fencing token, so a stale attempt
+ * of a job the same worker claimed again cannot end it); *requeued (if not NULL) tells whether
+ * the job went back to QUEUED for another attempt.  Returns -1 when the call failed (the job may
+ * then be held by someone else, or by a later attempt).
  */
-int zx_db_fail(PGconn *c, const char *job_id, const char *worker_id, const char *error,
-    int retryable, int *requeued);
+int zx_db_fail(PGconn *c, const char *job_id, const char *worker_id, int attempt,
+    const char *error, int retryable, int *requeued);
 
 /*
  * Seconds until the earliest QUEUED job of the queues is due (<= 0 when one is due now);

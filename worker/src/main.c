@@ -328,7 +328,8 @@ fail_unknown(struct zx_job *j)
 	char *msg = zx_xasprintf("unknown job type \"%s\" (this worker runs noop and trading-sweep)",
 	    j->job_type);
 
-	if (control_up() && zx_db_fail(w.control, j->id, w.cfg.worker_id, msg, 0, NULL) == ZX_OK) {
+	if (control_up() &&
+	    zx_db_fail(w.control, j->id, w.cfg.worker_id, j->attempts, msg, 0, NULL) == ZX_OK) {
 		zlog(ZX_WARN, "job_failed", "job_id=%s job_type=%s status=failed error=%s", j->id,
 		    zx_q(j->job_type), zx_q(msg));
 		zx_metrics_jobs_done(ZX_KIND_UNKNOWN, ZX_ST_FAILED, 1, 0);

@@ -275,7 +275,8 @@ fail_step(PGconn *c, void *arg)
 {
 	struct fail_arg *a = arg;
 
-	if (zx_db_fail(c, a->job->id, a->cfg->worker_id, a->error, a->retryable, &a->requeued) < 0)
+	if (zx_db_fail(c, a->job->id, a->cfg->worker_id, a->job->attempts, a->error, a->retryable,
+	    &a->requeued) < 0)
 		return zx_db_broken(c) ? STEP_BROKEN : STEP_LOST;
 	return STEP_OK;
 }
@@ -334,9 +335,11 @@ store_step(PGconn *c, void *arg)
 	const char *del[1] = {a->job->id};
 	const char *ins[7] = {a->job->id, a->job->tenant_id, a->run_id, a->ticker, a->strategy,
 	    a->signal, a->rows};
-	const char *done[4] = {a->job->id, a->cfg->worker_id, a->result, a->metrics};
+	char attempt_s[16];
+	const char *done[5] = {a->job->id, a->cfg->worker_id, a->result, a->metrics, attempt_s};
 	PGresult *r;
 
+	snprintf(attempt_s, sizeof(attempt_s), "%d", a->job->attempts);
 	if (zx_db_command(c, "BEGIN") < 0)
 		return zx_db_broken(c) ? STEP_BROKEN : STEP_SQL_ERROR;
 	if ((r = zx_db_exec(c, "delete_results", 1, del, PGRES_COMMAND_OK, "delete results")) == NULL)
@@ -345,7 +348,7 @@ store_step(PGconn *c, void *arg)
 	if ((r = zx_db_exec(c, "insert_results", 7, ins, PGRES_COMMAND_OK, "insert results")) == NULL)
 		goto failed;
 	PQclear(r);
-	r = PQexecPrepared(c, "complete", 4, done, NULL, NULL, 0);
+	r = PQexecPrepared(c, "complete", 5, done, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		int lost = zx_db_not_held(r);
 

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# ext_upgrade.t — upgrading the zixly extension in place, 0.1.0 to 0.1.1 (TAP).
+#
+# make test starts from fresh clusters, so only this file sees a database that an older build
+# created.  Such a database keeps working on the new library before its update (the 0.1.0
+# functions, without the attempt, still complete and fail jobs).  The new worker, whose calls
+# need 0.1.1, takes no job from it and says what to run; once ALTER EXTENSION zixly UPDATE has
+# run, it carries on by itself, drains the jobs queued before and rescues the one a vanished old
+# worker held.  An old worker's statement prepared before the update completes its job after it;
+# the attempt (the fencing token 0.1.1 adds) then works.  The updated catalogue equals a fresh CREATE
+# EXTENSION's.  On a database without the extension the worker says CREATE EXTENSION zixly.
+. "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/lib/worker.sh"
+
+zw_use_asan
+zx_cluster_start
+zx_db_create upgraded --no-extension
+zx_sql "CREATE EXTENSION zixly VERSION '0.1.0'"
+q() { zx_sql "$1"; }
+
+is "$(q "SELECT extversion FROM pg_extension WHERE extname = 'zixly'")" 0.1.0 "a database created with zixly 0.1.0"
+is "$(q "SELECT string_agg(pronargs::text, ' ' ORDER BY proname) FROM pg_proc WHERE proname IN ('zixly_complete', 'zixly_fail')")" \
+	"4 4" "0.1.0's zixly_complete and zixly_fail take 4 arguments"
+
+# ---------------------------------------------------------------- 0.1.0 on the new library
+H1=$(zw_enqueue noop '{}')	# held by an old worker that is gone by the update
+H2=$(zw_enqueue noop '{}')	# completed by it with a statement prepared before the update
+F=$(zw_enqueue noop '{}')	# failed through 0.1.0's zixly_fail
+is "$(q "SELECT count(*) FROM zixly_claim('old-w', 3)")" 3 "an old worker claims three jobs"
+is "$(q "SELECT status FROM zixly_fail('$F', 'old-w', 'boom', false)")" FAILED \
+	"0.1.0's zixly_fail (4 arguments) works on the new library"
+QUEUED=()
+for i in 1 2 3 4 5; do QUEUED+=("$(zw_enqueue noop "{\"i\": $i}")"); done
+
+zx_spawn "$ZW_TMP/w.log" "$ZW_BIN" --worker-id new-w --artifact-dir "$ZW_TMP/artifacts" --metrics-port 0
+W=$ZX_LAST_PID
+zx_wait_for "the outdated extension named" 20 \
+	zw_log_has w "event=db_extension_outdated database=upgraded installed=0.1.0 needed=0.1.1 hint=\"ALTER EXTENSION zixly UPDATE\""
+ok $? "the new worker on 0.1.0 names the installed and the needed version, and what to run"
+! grep -q 'event=ready' "$ZW_TMP/w.log"
+ok $? "... does not announce itself ready"
+is "$(q "SELECT count(*) FROM zixly.pipeline_jobs WHERE status = 'QUEUED'")" 5 "... nor take a job from 0.1.0"
+like "$(grep -m1 'event=db_error' "$ZW_TMP/w.log")" 'sqlstate=42883 .*zixly_fail' \
+	"... after the server's own error (42883, the call that is missing)"
+
+# ---------------------------------------------------------------- the update
+# psql's \! runs the update from another session between PREPARE and EXECUTE: an old worker's
+# prepared 4-argument call is planned again against the new function.
+out=$(psql -qXAt -v ON_ERROR_STOP=1 <<SQL 2>&1
+PREPARE complete(text, text, jsonb, jsonb) AS SELECT status FROM zixly_complete(\$1, \$2, \$3, \$4);
+\! psql -qXAt -c "ALTER EXTENSION zixly UPDATE"
+EXECUTE complete('$H2', 'old-w', '{"by": "old-w"}', NULL);
+SQL
+)
+is "$out" COMPLETED "an old worker's zixly_complete prepared before the update completes its job after it"
+is "$(q "SELECT extversion FROM pg_extension WHERE extname = 'zixly'")" 0.1.1 "ALTER EXTENSION zixly UPDATE: 0.1.1"
+is "$(q "SELECT string_agg(pronargs::text, ' ' ORDER BY proname) FROM pg_proc WHERE proname IN ('zixly_complete', 'zixly_fail')")" \
+	"5 5" "zixly_complete and zixly_fail take the attempt, and nothing of 0.1.0's is left beside them"
+zx_wait_for "ready after the update" 20 zw_log_has w "event=ready"
+ok $? "the new worker is ready by itself after the update"
+zw_wait_sql 30 "SELECT count(*) = 5 FROM zixly.pipeline_jobs WHERE status = 'COMPLETED' AND parameters ? 'i'" &&
+	ok 0 "the new worker drains the 5 jobs queued before the update" ||
+	{ ok 1 "the new worker drains the 5 jobs queued before the update"; diag "$(q "SELECT status, count(*) FROM zixly.pipeline_jobs GROUP BY 1")"; }
+is "$(q "SELECT string_agg(DISTINCT status || ' ' || locked_by, ',') FROM zixly.pipeline_jobs WHERE id IN ($(printf "'%s'," "${QUEUED[@]}" | sed 's/,$//'))")" \
+	"COMPLETED new-w" "... each of them COMPLETED by it"
+
+is "$(q "SELECT status || ' ' || attempts || ' ' || locked_by FROM zixly.pipeline_jobs WHERE id = '$H1'")" \
+	"COMPLETED 2 new-w" "the job an old worker held, its session gone, is rescued and completed by the new worker"
+is "$(q "SELECT count(*) FROM zixly.pipeline_jobs WHERE status = 'COMPLETED'")" 7 \
+	"every job but the failed one COMPLETED, none lost across the update"
+zw_signal_wait "$W" TERM 20
+is "$ZW_EXIT" 0 "the new worker exits 0 on SIGTERM"
+! grep -Eq "AddressSanitizer|LeakSanitizer|runtime error:" "$ZW_TMP/w.log"
+ok $? "no sanitizer report in its log"
+
+# the fencing token 0.1.1 adds, in one session (a claim's session must live, or rescue takes it)
+J=$(zw_enqueue noop '{}')
+out=$(psql -qXAt <<SQL 2>&1
+SELECT attempts FROM zixly_claim('fw', 1);
+SELECT zixly_complete('$J', 'fw', NULL, NULL, 2);
+SELECT status FROM zixly_complete('$J', 'fw', NULL, NULL, 1);
+SQL
+)
+is "$(printf '%s' "$out" | tr '\n' '|')" "1|ERROR:  cannot complete job \"$J\": worker \"fw\" holds it on attempt 1, not 2|COMPLETED" \
+	"after the update the attempt fences: attempt 2 cannot complete attempt 1's job, attempt 1 can"
+
+# 0.1.0 did not mark its tables for pg_dump (ext_dump.t): the update does
+dumped=$(pg_dump -d upgraded | awk '/^COPY zixly.pipeline_jobs / { on = 1; next } /^\\\.$/ { on = 0 } on' | wc -l)
+is "$dumped" "$(q "SELECT count(*) FROM zixly.pipeline_jobs")" "after the update pg_dump keeps every job of the database"
+
+# ---------------------------------------------------------------- updated = fresh
+# The extension's objects are not in pg_dump's output (CREATE EXTENSION makes them), so the
+# catalogue is compared: every member object, and every function's definition, comment and
+# privileges, every column, index and policy of schema zixly.
+catalogue() {
+	psql -qXAt -d "$1" <<'SQL'
+SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'zixly') ORDER BY 1;
+SELECT pg_get_functiondef(p.oid), obj_description(p.oid, 'pg_proc'), p.proacl FROM pg_proc p
+  JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+ ORDER BY p.oid::regprocedure::text;
+SELECT attrelid::regclass, attname, format_type(atttypid, atttypmod), attnotnull,
+       pg_get_expr(adbin, adrelid), col_description(attrelid, attnum)
+  FROM pg_attribute LEFT JOIN pg_attrdef ON adrelid = attrelid AND adnum = attnum
+ WHERE attrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'zixly'::regnamespace)
+   AND attnum > 0 AND NOT attisdropped ORDER BY 1, attnum;
+SELECT indexdef FROM pg_indexes WHERE schemaname = 'zixly' ORDER BY 1;
+SELECT tablename, policyname, cmd, roles, qual, with_check FROM pg_policies WHERE schemaname = 'zixly' ORDER BY 1, 2;
+SELECT relname, relacl FROM pg_class WHERE relnamespace = 'zixly'::regnamespace ORDER BY 1;
+SQL
+}
+catalogue upgraded >"$ZW_TMP/upgraded.cat"
+zx_db_create fresh
+catalogue fresh >"$ZW_TMP/fresh.cat"
+if [ "$(wc -l <"$ZW_TMP/fresh.cat")" -gt 100 ] && cmp -s "$ZW_TMP/upgraded.cat" "$ZW_TMP/fresh.cat"; then
+	ok 0 "the updated catalogue equals a fresh CREATE EXTENSION zixly's ($(wc -l <"$ZW_TMP/fresh.cat") lines)"
+else
+	ok 1 "the updated catalogue equals a fresh CREATE EXTENSION zixly's"
+	diag "$(diff "$ZW_TMP/upgraded.cat" "$ZW_TMP/fresh.cat" | head -20)"
+fi
+
+# ---------------------------------------------------------------- no extension at all
+zx_db_create bare --no-extension
+zx_spawn "$ZW_TMP/bare.log" "$ZW_BIN" --worker-id bare-w --artifact-dir "$ZW_TMP/artifacts" --metrics-port 0
+B=$ZX_LAST_PID
+zx_wait_for "the missing extension named" 20 \
+	zw_log_has bare "event=db_extension_missing database=bare needed=0.1.1 hint=\"CREATE EXTENSION zixly\""
+ok $? "a worker on a database without zixly says so, and what to run"
+zw_signal_wait "$B" TERM 20
+is "$ZW_EXIT" 0 "... and exits 0 on SIGTERM while it waits for the extension"
+
+done_testing
