@@ -33,10 +33,15 @@ ALTER ROLE zixly_monitor PASSWORD :'monitor_password';
 GRANT zixly_app TO zixly_web;
 GRANT zixly_worker TO zixly_runner;
 
--- zixly_monitor sees every tenant's rows (row-level security is forced on the tables and has no
--- policy for it, hence BYPASSRLS) but only the columns the dashboards read: results, error
--- messages and lease details stay out.
-ALTER ROLE zixly_monitor BYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE;
+-- zixly_monitor sees every tenant's rows through read-only policies of its own (row-level
+-- security is forced on the tables), not BYPASSRLS: that attribute would hold in every database
+-- of the cluster, for every table.  It reads only the columns the dashboards need: results,
+-- error messages and lease details stay out.
+ALTER ROLE zixly_monitor NOBYPASSRLS NOSUPERUSER NOCREATEDB NOCREATEROLE;
+DROP POLICY IF EXISTS monitor_read ON zixly.pipeline_jobs;
+CREATE POLICY monitor_read ON zixly.pipeline_jobs FOR SELECT TO zixly_monitor USING (true);
+DROP POLICY IF EXISTS monitor_read ON zixly.trading_sweep_results;
+CREATE POLICY monitor_read ON zixly.trading_sweep_results FOR SELECT TO zixly_monitor USING (true);
 ALTER ROLE zixly_monitor SET default_transaction_read_only = on;
 ALTER ROLE zixly_monitor SET statement_timeout = '10s';
 GRANT pg_monitor TO zixly_monitor;

@@ -783,4 +783,14 @@ is "$(mon "SELECT count(DISTINCT tenant_id) FROM zixly.pipeline_jobs")" "2" "zix
 like "$(mon "SELECT result FROM zixly.pipeline_jobs LIMIT 1")" 'permission denied' "zixly_monitor cannot read job results"
 like "$(mon "SELECT zixly_cancel(id) FROM zixly.pipeline_jobs LIMIT 1")" 'permission denied|read-only' "zixly_monitor cannot change jobs"
 like "$(mon "SELECT count(*) FROM zixly.api_keys")" 'permission denied' "zixly_monitor cannot read API keys"
+# ... through its own policies, not BYPASSRLS, which would reach every database of the cluster
+is "$(zx_sql "SELECT rolbypassrls FROM pg_roles WHERE rolname = 'zixly_monitor'")" f "zixly_monitor has no BYPASSRLS"
+psql -qX -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE hr" >/dev/null &&
+	psql -qX -v ON_ERROR_STOP=1 -d hr -c "CREATE TABLE salaries (owner_role name, amount int);
+		INSERT INTO salaries VALUES ('someone', 1);
+		ALTER TABLE salaries ENABLE ROW LEVEL SECURITY;
+		CREATE POLICY own ON salaries USING (owner_role = current_user);
+		GRANT SELECT ON salaries TO PUBLIC" >/dev/null
+is "$(psql -qXAt -U zixly_monitor -d hr -c "SELECT count(*) FROM salaries" 2>&1)" 0 \
+	"... so another database's row-level security still holds for it"
 done_testing

@@ -21,6 +21,10 @@ q() { zx_sql "$1"; }
 is "$(q "SELECT extversion FROM pg_extension WHERE extname = 'zixly'")" 0.1.0 "a database created with zixly 0.1.0"
 is "$(q "SELECT string_agg(pronargs::text, ' ' ORDER BY proname) FROM pg_proc WHERE proname IN ('zixly_complete', 'zixly_fail')")" \
 	"4 4" "0.1.0's zixly_complete and zixly_fail take 4 arguments"
+# a DBA's hardening, which the update must keep
+q "REVOKE EXECUTE ON FUNCTION zixly_complete(text, text, jsonb, jsonb) FROM PUBLIC" >/dev/null
+q "GRANT EXECUTE ON FUNCTION zixly_complete(text, text, jsonb, jsonb) TO zixly_worker" >/dev/null
+ACL=$(q "SELECT proacl FROM pg_proc WHERE oid = 'zixly_complete(text, text, jsonb, jsonb)'::regprocedure")
 
 # ---------------------------------------------------------------- 0.1.0 on the new library
 H1=$(zw_enqueue noop '{}')	# held by an old worker that is gone by the update
@@ -44,8 +48,8 @@ like "$(grep -m1 'event=db_error' "$ZW_TMP/w.log")" 'sqlstate=42883 .*zixly_fail
 	"... after the server's own error (42883, the call that is missing)"
 
 # ---------------------------------------------------------------- the update
-# psql's \! runs the update from another session between PREPARE and EXECUTE: an old worker's
-# prepared 4-argument call is planned again against the new function.
+# psql's \! runs the update from another session between PREPARE and EXECUTE, as for an old
+# worker whose statements were prepared before it.
 out=$(psql -qXAt -v ON_ERROR_STOP=1 <<SQL 2>&1
 PREPARE complete(text, text, jsonb, jsonb) AS SELECT status FROM zixly_complete(\$1, \$2, \$3, \$4);
 \! psql -qXAt -c "ALTER EXTENSION zixly UPDATE"
@@ -54,8 +58,10 @@ SQL
 )
 is "$out" COMPLETED "an old worker's zixly_complete prepared before the update completes its job after it"
 is "$(q "SELECT extversion FROM pg_extension WHERE extname = 'zixly'")" 0.1.1 "ALTER EXTENSION zixly UPDATE: 0.1.1"
-is "$(q "SELECT string_agg(pronargs::text, ' ' ORDER BY proname) FROM pg_proc WHERE proname IN ('zixly_complete', 'zixly_fail')")" \
-	"5 5" "zixly_complete and zixly_fail take the attempt, and nothing of 0.1.0's is left beside them"
+is "$(q "SELECT string_agg(pronargs::text, ' ' ORDER BY proname, pronargs) FROM pg_proc WHERE proname IN ('zixly_complete', 'zixly_fail')")" \
+	"4 5 4 5" "zixly_complete and zixly_fail have 5-argument forms with the attempt, beside 0.1.0's"
+is "$(q "SELECT proacl FROM pg_proc WHERE oid = 'zixly_complete(text, text, jsonb, jsonb)'::regprocedure")" "$ACL" \
+	"a DBA's REVOKE on 0.1.0's zixly_complete survives the update ($ACL)"
 zx_wait_for "ready after the update" 20 zw_log_has w "event=ready"
 ok $? "the new worker is ready by itself after the update"
 zw_wait_sql 30 "SELECT count(*) = 5 FROM zixly.pipeline_jobs WHERE status = 'COMPLETED' AND parameters ? 'i'" &&
@@ -91,13 +97,15 @@ is "$dumped" "$(q "SELECT count(*) FROM zixly.pipeline_jobs")" "after the update
 # ---------------------------------------------------------------- updated = fresh
 # The extension's objects are not in pg_dump's output (CREATE EXTENSION makes them), so the
 # catalogue is compared: every member object, and every function's definition, comment and
-# privileges, every column, index and policy of schema zixly.
+# privileges (the DBA's REVOKE above undone first), every column, index and policy of schema
+# zixly.
 catalogue() {
 	psql -qXAt -d "$1" <<'SQL'
 SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend
  WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
    AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'zixly') ORDER BY 1;
-SELECT pg_get_functiondef(p.oid), obj_description(p.oid, 'pg_proc'), p.proacl FROM pg_proc p
+SELECT pg_get_functiondef(p.oid), obj_description(p.oid, 'pg_proc'),
+       array(SELECT a::text FROM unnest(coalesce(p.proacl, acldefault('f', p.proowner))) a ORDER BY 1) FROM pg_proc p
   JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
  ORDER BY p.oid::regprocedure::text;
 SELECT attrelid::regclass, attname, format_type(atttypid, atttypmod), attnotnull,
@@ -110,6 +118,8 @@ SELECT tablename, policyname, cmd, roles, qual, with_check FROM pg_policies WHER
 SELECT relname, relacl FROM pg_class WHERE relnamespace = 'zixly'::regnamespace ORDER BY 1;
 SQL
 }
+q "GRANT EXECUTE ON FUNCTION zixly_complete(text, text, jsonb, jsonb) TO PUBLIC" >/dev/null	# the DBA's hardening undone
+q "REVOKE EXECUTE ON FUNCTION zixly_complete(text, text, jsonb, jsonb) FROM zixly_worker" >/dev/null
 catalogue upgraded >"$ZW_TMP/upgraded.cat"
 zx_db_create fresh
 catalogue fresh >"$ZW_TMP/fresh.cat"

@@ -1,7 +1,7 @@
 -- Schema of the zixly extension: tables, columns, indexes (the partial claim index among them),
 -- row-level security, roles and the SQL API's functions and privileges.
 BEGIN;
-SELECT plan(98);
+SELECT plan(107);
 
 SELECT has_extension('zixly', 'the zixly extension is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'zixly'), '0.1.1', 'zixly version 0.1.1');
@@ -133,6 +133,24 @@ SELECT function_privs_are('zixly_create_api_key', ARRAY['text', 'text'], 'zixly_
 	'zixly_app cannot create API keys');
 SELECT function_privs_are('zixly_authenticate_api_key', ARRAY['text'], 'zixly_app', ARRAY['EXECUTE'],
 	'zixly_app can authenticate API keys');
+
+-- workers: what they use, nothing more (0.1.0 also let them delete jobs, check passwords and
+-- keys, and spend rate limits)
+SELECT table_privs_are('zixly', 'pipeline_jobs', 'zixly_worker', ARRAY['SELECT', 'INSERT', 'UPDATE'],
+	'zixly_worker may select, insert and update jobs, not delete them');
+SELECT table_privs_are('zixly', 'trading_sweep_results', 'zixly_worker', ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+	'zixly_worker replaces a job''s results');
+SELECT function_privs_are(f, a, 'zixly_worker', ARRAY[]::text[], 'zixly_worker cannot call ' || f)
+  FROM (VALUES ('zixly_authenticate_api_key', ARRAY['text']), ('zixly_authenticate_user', ARRAY['text', 'text']),
+               ('zixly_rate_limit', ARRAY['text', 'integer', 'integer'])) v(f, a);
+SELECT function_privs_are('zixly_wait', ARRAY['bigint', 'integer'], 'zixly_worker', ARRAY['EXECUTE'],
+	'zixly_worker waits for wake-ups');
+SELECT function_privs_are('zixly_wait', ARRAY['bigint', 'integer'], 'zixly_app', ARRAY[]::text[],
+	'... and only workers: other roles cannot take the waiter slots shared by the cluster');
+SELECT is((SELECT count(*)::int FROM pg_proc WHERE proname = 'zixly_complete'), 2,
+	'zixly_complete: 0.1.0''s form and the 5-argument one with the attempt');
+SELECT is((SELECT count(*)::int FROM pg_proc WHERE proname = 'zixly_fail'), 2,
+	'zixly_fail: 0.1.0''s form and the 5-argument one with the attempt');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -444,7 +444,9 @@ zx_db_cancel(PGconn *c)
 int
 zx_db_has_wait(PGconn *c)
 {
-	PGresult *r = PQexec(c, "SELECT pg_catalog.to_regprocedure('zixly_wait(bigint,integer)') IS NOT NULL");
+	/* since 0.1.1 only zixly_worker members (and superusers) may wait; others LISTEN */
+	PGresult *r = PQexec(c, "SELECT coalesce(pg_catalog.has_function_privilege("
+	    "pg_catalog.to_regprocedure('zixly_wait(bigint,integer)'), 'EXECUTE'), false)");
 	int has;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {

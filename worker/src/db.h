@@ -130,7 +130,10 @@ int zx_db_send_wait(PGconn *c, long long since, int timeout_ms, const struct zx_
 /* Asks the server to cancel the command in flight on c (its answer still comes, or an error). */
 int zx_db_cancel(PGconn *c);
 
-/* Does this database's zixly have zixly_wait()?  1, 0, or -1 when the query failed. */
+/*
+ * May this session call zixly_wait() (the extension has it and the role may execute it)?  1, 0,
+ * or -1 when the query failed.
+ */
 int zx_db_has_wait(PGconn *c);
 
 /* Sends zixly_complete_batch(worker, ids); the result has one column: the completed ids. */
