@@ -7,9 +7,12 @@
  * that NOTIFY lose group commit: measured here with 50 clients, enqueueing
  * with NOTIFY committed half as many jobs per second as without. So a
  * commit that made jobs due (or queued jobs due later, so that waiting
- * workers re-read when the next one is due) also bumps a generation
- * counter in shared memory and sets the latch of every backend blocked in
- * zixly_wait(); a worker's session waits there instead of LISTENing.
+ * workers re-read when the next one is due) also bumps its database's
+ * generation counter in shared memory and sets the latch of every backend
+ * of that database blocked in zixly_wait(); a worker's session waits there
+ * instead of LISTENing.  Databases have their own counters so that one
+ * database's enqueues do not wake (and make claim) the workers of another
+ * in the same cluster; past MAX_DATABASES, databases share one counter.
  * NOTIFY on zixly_jobs stays on by default for SQL users, and a producer
  * that does not need it turns it off for its session with SET
  * zixly.notify = events (the web app does: status events for live
@@ -20,7 +23,7 @@
  * (seeing every commit counted in G), then waits for a generation after
  * G, so a job committed after its claim always ends the wait.
  *
- * Shared memory: a few hundred bytes, taken with ShmemInitStruct from the
+ * Shared memory: a few kilobytes, taken with ShmemInitStruct from the
  * space PostgreSQL keeps for small structures; with zixly in
  * shared_preload_libraries the space is requested at start-up instead.
  * Locking: the waiter table is protected by its spinlock; latches are set
@@ -48,16 +51,30 @@
 PG_FUNCTION_INFO_V1(zixly_wait);
 
 #define MAX_WAITERS 256
+#define MAX_DATABASES 64
 #define NO_WAITER (-1)
+
+/*
+ * The segment's name carries its layout's version: a server keeps the segment of the library
+ * that first made it, and after an upgrade of the library without a restart a new layout under
+ * the old name would fail ShmemInitStruct's size check.
+ */
+#define WAKE_SEGMENT "zixly wake-ups 2"
 
 typedef struct WakeShared
 {
-	pg_atomic_uint64 generation;
 	slock_t		mutex;
+	/* the database of each generation counter (InvalidOid: free); never freed */
+	Oid			databases[MAX_DATABASES];
+	/* one per database, and the last one for databases that found no free counter */
+	pg_atomic_uint64 generations[MAX_DATABASES + 1];
 	int			waiters[MAX_WAITERS];	/* pgprocno of a waiting backend, or NO_WAITER */
+	int			waiter_gen[MAX_WAITERS];	/* ... and the counter it waits on */
 } WakeShared;
 
 static WakeShared *wake = NULL;
+/* this backend's database's counter in wake->generations, once attached */
+static int	my_gen = -1;
 /*
  * The outermost transaction nesting level (1 = top) that asked for a wake-up since the top
  * transaction began, or 0: a wake-up asked for inside a savepoint that rolls back is dropped.
@@ -95,15 +112,27 @@ wake_shared(void)
 	if (wake != NULL)
 		return wake;
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	wake = ShmemInitStruct("zixly wake-ups", sizeof(WakeShared), &found);
+	wake = ShmemInitStruct(WAKE_SEGMENT, sizeof(WakeShared), &found);
 	if (!found)
 	{
-		pg_atomic_init_u64(&wake->generation, 1);
 		SpinLockInit(&wake->mutex);
+		for (int i = 0; i < MAX_DATABASES; i++)
+			wake->databases[i] = InvalidOid;
+		for (int i = 0; i <= MAX_DATABASES; i++)
+			pg_atomic_init_u64(&wake->generations[i], 1);
 		for (int i = 0; i < MAX_WAITERS; i++)
 			wake->waiters[i] = NO_WAITER;
 	}
 	LWLockRelease(AddinShmemInitLock);
+
+	/* counters are taken in order and never freed: a database's comes before any free one */
+	SpinLockAcquire(&wake->mutex);
+	for (my_gen = 0; my_gen < MAX_DATABASES; my_gen++)
+		if (wake->databases[my_gen] == MyDatabaseId || wake->databases[my_gen] == InvalidOid)
+			break;
+	if (my_gen < MAX_DATABASES)
+		wake->databases[my_gen] = MyDatabaseId;
+	SpinLockRelease(&wake->mutex);
 	return wake;
 }
 
@@ -113,10 +142,10 @@ wake_waiters(void)
 	int			procs[MAX_WAITERS];
 	int			n = 0;
 
-	pg_atomic_fetch_add_u64(&wake->generation, 1);
+	pg_atomic_fetch_add_u64(&wake->generations[my_gen], 1);
 	SpinLockAcquire(&wake->mutex);
 	for (int i = 0; i < MAX_WAITERS; i++)
-		if (wake->waiters[i] != NO_WAITER)
+		if (wake->waiters[i] != NO_WAITER && wake->waiter_gen[i] == my_gen)
 			procs[n++] = wake->waiters[i];
 	SpinLockRelease(&wake->mutex);
 	for (int i = 0; i < n; i++)
@@ -230,6 +259,7 @@ register_waiter(void)
 		if (wake->waiters[i] == NO_WAITER || wake->waiters[i] == MyProc->pgprocno)
 		{
 			wake->waiters[i] = MyProc->pgprocno;
+			wake->waiter_gen[i] = my_gen;
 			my_slot = i;
 		}
 	SpinLockRelease(&wake->mutex);
@@ -260,7 +290,7 @@ zixly_wait(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("timeout_ms must be from 0 to 3600000")));
 	wake_shared();
-	now_gen = pg_atomic_read_u64(&wake->generation);
+	now_gen = pg_atomic_read_u64(&wake->generations[my_gen]);
 	if (PG_ARGISNULL(0) || (uint64) PG_GETARG_INT64(0) != now_gen || timeout_ms == 0)
 		PG_RETURN_INT64((int64) now_gen);
 	since = (uint64) PG_GETARG_INT64(0);
@@ -273,7 +303,7 @@ zixly_wait(PG_FUNCTION_ARGS)
 		{
 			long		left;
 
-			now_gen = pg_atomic_read_u64(&wake->generation);
+			now_gen = pg_atomic_read_u64(&wake->generations[my_gen]);
 			left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
 			if (now_gen != since || left <= 0)
 				break;

@@ -8,14 +8,15 @@ zx_db_create wake
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# wait_after SINCE TIMEOUT_MS SQL: start a waiter, run SQL in another session, print "<gen> <ms>".
+# wait_after SINCE TIMEOUT_MS SQL [DB]: start a waiter, run SQL in another session (in database DB,
+# default the waiter's), print "<gen> <ms>".
 wait_after() {
 	local out=$ZX_CLUSTER/wait.out t0
 	t0=$(now_ms)
 	psql -XAt -c "SELECT zixly_wait($1, $2)" >"$out" 2>&1 &
 	local pid=$!
 	sleep 0.3
-	psql -qXAt -c "$3" >/dev/null 2>&1
+	psql -qXAt ${4:+-d "$4"} -c "$3" >/dev/null 2>&1
 	wait "$pid"
 	echo "$(cat "$out") $(( $(now_ms) - t0 ))"
 }
@@ -55,6 +56,18 @@ out=$(psql -XAt -c "LISTEN zixly_jobs" -c "SET zixly.notify = off" -c "SELECT id
 ok "$(echo "$out" | grep -q 'Asynchronous notification' && echo 1 || echo 0)" "zixly.notify off sends no NOTIFY"
 out=$(psql -XAt -c "LISTEN zixly_jobs" -c "SELECT id FROM zixly_enqueue('noop', queue => 'q7')" -c "SELECT 1" 2>&1)
 like "$out" 'notification "zixly_jobs" with payload "q7"' "by default an enqueue NOTIFYs zixly_jobs with its queue"
+
+# Each database has its own counter: a commit in another database of the cluster (staging beside
+# production) wakes nobody here, and one here wakes a waiter here.
+psql -qX -d postgres -c "CREATE DATABASE wake_other" >/dev/null
+psql -qX -d wake_other -c "CREATE EXTENSION zixly" >/dev/null
+g=$(zx_sql "SELECT zixly_wait()")
+read -r g8 ms <<<"$(wait_after "$g" 1500 "SELECT zixly_enqueue('noop')" wake_other)"
+is "$g8" "$g" "an enqueue in another database of the cluster wakes nobody here"
+ok "$([ "$ms" -ge 1400 ] && echo 0 || echo 1)" "so the waiter runs to its timeout (${ms} ms)"
+is "$(psql -qXAt -d wake_other -c "SELECT count(*) FROM zixly.pipeline_jobs")" 1 "... where that job was queued"
+read -r g9 ms <<<"$(wait_after "$g" 5000 "SELECT zixly_enqueue('noop')")"
+ok "$([ "$g9" -gt "$g" ] && [ "$ms" -lt 1500 ] && echo 0 || echo 1)" "an enqueue here still wakes it (${ms} ms)"
 
 like "$(psql -XAt -c "SELECT zixly_wait(1, -5)" 2>&1)" 'timeout_ms must be from 0 to 3600000' "a negative timeout is a clear error"
 is "$(zx_sql "SELECT 1")" "1" "the server is still up"
