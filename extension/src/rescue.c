@@ -78,7 +78,10 @@ zixly_rescue(PG_FUNCTION_ARGS)
 			  "       updated_at = pg_catalog.now()"
 			  " WHERE j.status OPERATOR(pg_catalog.=) 'RUNNING'"
 			  "   AND (j.lease_expires_at OPERATOR(pg_catalog.<) pg_catalog.now()"
-			  "        OR NOT zixly.session_alive(j.locked_pid, j.locked_backend_start))"
+			  "        OR NOT zixly.session_alive(j.locked_pid, j.locked_backend_start)"
+			  /* not claimed by zixly_claim (a direct write): nobody holds it */
+			  "        OR j.lease_expires_at IS NULL OR j.locked_pid IS NULL"
+			  "        OR j.locked_backend_start IS NULL)"
 			  " RETURNING j.queue, j.status, j.id, j.tenant_id",
 			  0, NULL);
 	rc = SPI_execute_plan(plan, NULL, NULL, false, 0);

@@ -3,7 +3,7 @@
 -- the queue, or are dead-lettered when their attempts are used up; live, leased jobs stay.
 -- A dead session is simulated by rewriting the owner columns as superuser.
 BEGIN;
-SELECT plan(33);
+SELECT plan(35);
 
 CREATE FUNCTION pg_temp.job(name text, max_attempts int DEFAULT 3) RETURNS text LANGUAGE sql AS $$
 	SELECT (zixly_enqueue('noop', jsonb_build_object('name', name), max_attempts => max_attempts)).id
@@ -82,6 +82,14 @@ UPDATE zixly.pipeline_jobs SET status = 'QUEUED', run_at = now() + interval '1 h
        lease_expires_at = now() - interval '1 hour' WHERE parameters->>'name' = 'dead3';
 SELECT is(zixly_rescue(), 0, 'rescue leaves non-RUNNING rows alone, whatever their owner columns say');
 SELECT is((pg_temp.j('dead3')).run_at, now() + interval '1 hour', '... their run_at untouched');
+
+-- ---------------------------------------------------------------- RUNNING, but never claimed
+-- a row written RUNNING directly (a role with UPDATE on the table, a hand-made fix) has no lease
+-- and no session: nobody will finish it, so rescue takes it back
+SELECT pg_temp.job('orphan') \g /dev/null
+UPDATE zixly.pipeline_jobs SET status = 'RUNNING', locked_by = 'hand' WHERE parameters->>'name' = 'orphan';
+SELECT is(zixly_rescue(), 1, 'a RUNNING row without a lease or a session is rescued');
+SELECT is((pg_temp.j('orphan')).status, 'QUEUED', '... back to the queue');
 
 SELECT * FROM finish();
 ROLLBACK;
