@@ -2,7 +2,8 @@
  * test_sweep.c — zx_sweep_run and zx_equity_curve end to end: every combination against the
  * per-bar reference (SMA, EMA, MACD, fees), results bit-identical for 1, 2, 3 and 7 threads,
  * zero trades => zero return and drawdown, flat prices => no trades, buy-and-hold and the
- * equity curve, invalid input rejected with a message, and a run stopped by its cancel flag.
+ * equity curve, invalid input rejected with a message, a run stopped by its cancel flag, and a
+ * series too wide for exact SMA sums refused.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -345,6 +346,40 @@ test_invalid_input(void **state)
 	assert_int_equal(zx_sweep_run(c, 100, &p, NULL, NULL, 0), -1);	/* no crash */
 }
 
+/*
+ * SMA crosses compare exact means, which need exact prefix sums: a series whose closes span too
+ * many orders of magnitude for that (1e15, then 0.1 for ever) is refused, naming the bar, where
+ * it used to give a spurious trade; 100,000 closes of two decimals from 0.01 to 1,000,000 are
+ * well within it.
+ */
+static void
+test_inexact_span(void **state)
+{
+	enum { N = 100000 };
+	static double c[N], hi[N], lo[N];
+	struct zx_sweep_params p = params(ZX_STRATEGY_SMA, 2, 4, 5, 8, 1, 0);
+	struct zx_sweep_result r;
+	char err[256];
+
+	(void)state;
+	c[0] = 1e15;
+	for (int t = 1; t < 100; t++)
+		c[t] = 0.1;
+	assert_true(zx_prefix_sum2(c, 100, hi, lo) < 100);
+	expect_run_error(c, 100, &p, "too wide a range for exact moving averages");
+	expect_run_error(c, 100, &p, "close[11] = 0.1");
+	p.strategy = ZX_STRATEGY_EMA;	/* no prefix sums there */
+	assert_int_equal(zx_sweep_run(c, 100, &p, &r, err, sizeof(err)), 0);
+	zx_sweep_result_free(&r);
+
+	for (int t = 0; t < N; t++)
+		c[t] = (double)((t * 7919LL) % 100000000 + 1) / 100;
+	assert_int_equal(zx_prefix_sum2(c, N, hi, lo), N);
+	p.strategy = ZX_STRATEGY_SMA;
+	assert_int_equal(zx_sweep_run(c, N, &p, &r, err, sizeof(err)), 0);
+	zx_sweep_result_free(&r);
+}
+
 /* A set cancel flag stops every strategy at its first chunk; a clear one changes nothing. */
 static void
 test_cancel(void **state)
@@ -421,6 +456,7 @@ main(void)
 		cmocka_unit_test(test_equity_curve),
 		cmocka_unit_test(test_invalid_input),
 		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_inexact_span),
 		cmocka_unit_test(test_metrics_finite),
 	};
 

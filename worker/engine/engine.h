@@ -26,6 +26,17 @@ int zx_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ------------------------------------------------------------ indicators.c */
+/* TwoSum: a + b rounded, and in *err its rounding error (a + b = result + *err exactly). */
+static inline double
+zx_two_sum(double a, double b, double *err)
+{
+	double s = a + b;
+	double z = s - a;
+
+	*err = (a - (s - z)) + (b - z);
+	return s;
+}
+
 /*
  * One step of an exact running sum: TwoSum puts hi + v into hi and the rounding error into lo.
  * For price data (a few significant decimals, bounded range) lo's own sum is exact too, so
@@ -35,11 +46,10 @@ int zx_fail(char *err, size_t errlen, const char *fmt, ...)
 static inline void
 zx_sum2_add(double *hi, double *lo, double v)
 {
-	double s = *hi + v;
-	double z = s - *hi;
+	double e;
 
-	*lo += (*hi - (s - z)) + (v - z);
-	*hi = s;
+	*hi = zx_two_sum(*hi, v, &e);
+	*lo += e;
 }
 /* (hi + lo) / k rounded once (exact when the mean is a double); k < 2^26. */
 double zx_sum2_mean(double hi, double lo, size_t k);
@@ -56,8 +66,13 @@ zx_ema_step(double e, double alpha, double x)
 	return e + alpha * (x - e);
 }
 
-/* Prefix sums of c with zx_sum2_add (hi[t] + lo[t] = c[0] + ... + c[t]). */
-void zx_prefix_sum2(const double *c, size_t n, double *hi, double *lo);
+/*
+ * Prefix sums of c with zx_sum2_add (hi[t] + lo[t] = c[0] + ... + c[t]).  Returns n when every
+ * addition to lo was exact, so every sum is; else the first t where one was not (closes spanning
+ * some 16 orders of magnitude, e.g. 1e15 then 0.1), from which the sums, and means taken from
+ * them, may be off.
+ */
+size_t zx_prefix_sum2(const double *c, size_t n, double *hi, double *lo);
 
 /* SMA(period)[t] for t >= period-1 from zx_prefix_sum2's arrays; out[t] = NaN before. */
 void zx_sma_prefix(const double *hi, const double *lo, size_t n, int period, double *out);

@@ -20,17 +20,22 @@
 #include <immintrin.h>
 #endif
 
-/* Prefix sums with zx_sum2_add: hi[t] + lo[t] is the exact sum of c[0..t] for price data. */
-void
+/* zx_sum2_add's steps, with a check that each addition to lo is exact (its own TwoSum error). */
+size_t
 zx_prefix_sum2(const double *c, size_t n, double *hi, double *lo)
 {
-	double h = 0.0, l = 0.0;
+	double h = 0.0, l = 0.0, e, r;
+	size_t inexact = n;
 
 	for (size_t t = 0; t < n; t++) {
-		zx_sum2_add(&h, &l, c[t]);
+		h = zx_two_sum(h, c[t], &e);
+		l = zx_two_sum(l, e, &r);
+		if (r != 0.0 && inexact == n)
+			inexact = t;
 		hi[t] = h;
 		lo[t] = l;
 	}
+	return inexact;
 }
 
 /*
@@ -183,7 +188,7 @@ zx_sma(const double *c, size_t n, int period, double *out)
 
 	if (hi == NULL)
 		return -1;
-	zx_prefix_sum2(c, n, hi, hi + n);
+	(void)zx_prefix_sum2(c, n, hi, hi + n);	/* zx_sweep refuses the series it finds inexact */
 	zx_sma_prefix(hi, hi + n, n, period, out);
 	free(hi);
 	return 0;

@@ -50,6 +50,7 @@ struct run {
 	struct zx_bt_ctx bx;
 	zx_cmp_kernel kernel;
 	double *ph, *pl;		/* SMA: exact prefix sums of c */
+	size_t inexact_at;		/* SMA: the first bar whose prefix sum is not exact, or n */
 
 	int *periods;			/* distinct periods, ascending */
 	size_t n_periods;
@@ -63,6 +64,16 @@ struct run {
 	struct scratch *sc;		/* one per thread */
 	int threads;
 };
+
+static double
+max_close(const double *c, size_t n)
+{
+	double m = 0.0;
+
+	for (size_t t = 0; t < n; t++)
+		m = fmax(m, c[t]);
+	return m;
+}
 
 static size_t
 period_index(const struct run *R, int period)
@@ -440,7 +451,7 @@ run_setup(struct run *R, const double *close, size_t n, const struct zx_sweep_pa
 		if (R->ph == NULL)
 			return -1;
 		R->pl = R->ph + n;
-		zx_prefix_sum2(close, n, R->ph, R->pl);
+		R->inexact_at = zx_prefix_sum2(close, n, R->ph, R->pl);
 	}
 	R->sc = calloc((size_t)R->threads, sizeof(*R->sc));
 	if (R->sc == NULL)
@@ -474,8 +485,18 @@ zx_sweep_run(const double *close, size_t n, const struct zx_sweep_params *p,
 			    "supported", t, close[t], ZX_MAX_CLOSE);
 
 	memset(&R, 0, sizeof(R));
+	R.inexact_at = n;
 	if (run_setup(&R, close, n, p, nc) < 0)
 		goto oom;
+	if (R.inexact_at < n) {
+		size_t t = R.inexact_at;
+
+		free(R.res);
+		run_free(&R);
+		return zx_fail(err, errlen, "the closes span too wide a range for exact moving averages: "
+		    "the running sum loses exactness at close[%zu] = %g (largest close so far %g)", t,
+		    close[t], max_close(close, t + 1));
+	}
 	zx_parallel_for(R.threads, R.n_batches, batch_item, &R);
 	if (p->cancel != NULL && atomic_load(p->cancel)) {
 		free(R.res);
