@@ -3,7 +3,8 @@
 # stops it at once with exit status 2 and one line on stderr naming the variable (or flag)
 # and the value; --help documents every variable; flags override the environment, which
 # overrides the defaults; a start-up resource it cannot get (artifact directory, metrics
-# port) exits 1 with a logged reason; a password in DATABASE_URL is never logged.
+# port) exits 1 with a logged reason; a password in DATABASE_URL and the webhook secret are
+# never logged (the config line says only whether a secret is set).
 # No database is needed: the worker logs its settings before it connects.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/lib/worker.sh"
@@ -12,7 +13,8 @@
 NOWHERE=$(zx_free_port)	# nothing listens there: the worker waits for its database
 export DATABASE_URL="host=127.0.0.1 port=$NOWHERE dbname=none connect_timeout=2"
 unset ZIXLY_WORKER_ID ZIXLY_CONCURRENCY ZIXLY_THREADS ZIXLY_METRICS_PORT ZIXLY_ARTIFACT_DIR \
-	ZIXLY_QUEUES ZIXLY_LOG_LEVEL ZIXLY_SHUTDOWN_TIMEOUT ZIXLY_LEASE ZIXLY_POLL_INTERVAL
+	ZIXLY_QUEUES ZIXLY_LOG_LEVEL ZIXLY_SHUTDOWN_TIMEOUT ZIXLY_LEASE ZIXLY_POLL_INTERVAL \
+	ZIXLY_WEBHOOK_SECRET ZIXLY_WEBHOOK_ALLOW_PRIVATE
 
 # bad ENV=VALUE [FLAGS...] REGEX: exit 2, one line on stderr matching REGEX, within 10 s.
 bad() {
@@ -47,6 +49,11 @@ bad "ZIXLY_WORKER_ID=$(printf 'w\tone')" "ZIXLY_WORKER_ID / --worker-id: control
 bad "ZIXLY_WORKER_ID=$(printf 'w%.0s' $(seq 1 129))" "ZIXLY_WORKER_ID / --worker-id: at most 128 characters"
 bad "DATABASE_URL=postgresql://[::1" "DATABASE_URL: .*IPv6 host address"
 bad "DATABASE_URL=host=db port" "DATABASE_URL: missing \"=\" after \"port\""
+bad ZIXLY_WEBHOOK_SECRET= "ZIXLY_WEBHOOK_SECRET: must not be empty \(unset it for unsigned callbacks\)"
+bad ZIXLY_WEBHOOK_ALLOW_PRIVATE=maybe "ZIXLY_WEBHOOK_ALLOW_PRIVATE: 'maybe' is not a boolean"
+bad ZIXLY_WEBHOOK_TIMEOUT=0 "ZIXLY_WEBHOOK_TIMEOUT: 0 is out of range"
+bad ZIXLY_CONCURRENCY=2 --webhook-secret "" "--webhook-secret: must not be empty"
+bad ZIXLY_CONCURRENCY=2 --webhook-secret "--webhook-secret needs a value"
 bad ZIXLY_CONCURRENCY=2 --concurrency 300 "--concurrency: 300 is out of range"
 bad ZIXLY_CONCURRENCY=2 --bogus "unknown option '--bogus' \(see --help\)"
 bad ZIXLY_CONCURRENCY=2 --concurrency "--concurrency needs a value"
@@ -58,7 +65,7 @@ ok $? "--help exits 0"
 missing=""
 for v in DATABASE_URL ZIXLY_WORKER_ID ZIXLY_CONCURRENCY ZIXLY_THREADS ZIXLY_METRICS_PORT ZIXLY_ARTIFACT_DIR \
 	ZIXLY_QUEUES ZIXLY_LOG_LEVEL ZIXLY_SHUTDOWN_TIMEOUT ZIXLY_LEASE ZIXLY_POLL_INTERVAL ZIXLY_RESCUE_INTERVAL \
-	ZIXLY_WEBHOOK_TIMEOUT; do
+	ZIXLY_WEBHOOK_TIMEOUT ZIXLY_WEBHOOK_SECRET ZIXLY_WEBHOOK_ALLOW_PRIVATE; do
 	grep -q -- "$v" <<<"$help" || missing="$missing $v"
 done
 is "$missing" "" "--help names every environment variable"
@@ -94,6 +101,13 @@ is "$(grep -c 'event=metrics_listening' "$ZW_TMP/defaults.log")" 0 "--metrics-po
 run_config secret "DATABASE_URL=host=127.0.0.1 port=$NOWHERE user=u password=sekrit-pw connect_timeout=2" --
 like "$(grep -c 'event=db_connect_failed' "$ZW_TMP/secret.log")" '^[1-9]' "an unreachable database is logged"
 is "$(grep -c 'sekrit-pw' "$ZW_TMP/secret.log")" 0 "the password in DATABASE_URL is never logged"
+like "$LINE" ' webhook-secret=none webhook-allow-private=0 ' "no webhook secret and no private callbacks by default"
+run_config hooksecret ZIXLY_WEBHOOK_SECRET=whsec-from-env-31337 -- --webhook-allow-private
+like "$LINE" ' webhook-secret=set webhook-allow-private=1 ' "ZIXLY_WEBHOOK_SECRET and --webhook-allow-private are in effect"
+run_config hookflag -- --webhook-secret whsec-from-flag-31337
+like "$LINE" ' webhook-secret=set ' "--webhook-secret is in effect"
+is "$(cat "$ZW_TMP/hooksecret.log" "$ZW_TMP/hookflag.log" | grep -c 'whsec-from')" 0 \
+	"the webhook secret (variable or flag) is never logged"
 
 # ---------------------------------------------------------------- start-up resources
 : >"$ZW_TMP/not-a-dir"

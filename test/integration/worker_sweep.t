@@ -9,7 +9,8 @@
 # an unknown job type fail at once, not retried, naming the ticker / type; noop jobs complete;
 # delayed jobs enqueued while the worker idles start on time (the worker looks them up with
 # zixly_next_run_at; its safety poll is set to 60 s); rows left by an earlier attempt are
-# replaced.  The completion callback reaches a local HTTP receiver.  SIGTERM exits 0, and the
+# replaced.  The completion callback reaches a local HTTP receiver (on 127.0.0.1, so the worker
+# runs with --webhook-allow-private; no secret: the callback is unsigned).  SIGTERM exits 0, and the
 # log holds no sanitizer report (leak detection on) and no error.  (/metrics: worker_metrics.t.)
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/lib/worker.sh"
@@ -41,7 +42,8 @@ zx_spawn "$ZW_TMP/hook.log" perl -MIO::Socket::INET -e '
 zx_wait_for "webhook receiver" 10 grep -q listening "$ZW_TMP/hook.log" || bail "webhook receiver did not start"
 
 DEAD_PORT=$(zx_free_port)	# nothing listens there: that callback fails, the job does not
-zw_start w1 --metrics-port 0 --concurrency 2 --threads 2 --poll-interval 60
+unset ZIXLY_WEBHOOK_SECRET
+zw_start w1 --metrics-port 0 --concurrency 2 --threads 2 --poll-interval 60 --webhook-allow-private
 W1=$ZW_PID
 
 SMA_P='{"ticker":"DAX","strategy_type":"SMA","fast_range":[5,50],"slow_range":[20,200],"step":5,"webhook_url":"http://127.0.0.1:'$HOOK_PORT'/hook"}'
@@ -143,6 +145,7 @@ like "$hook" "\"job_id\":\"$J_SMA\"" "it names the job"
 like "$hook" '"status":"COMPLETED"' "and its status"
 like "$hook" '[Cc]ontent-[Tt]ype: application/json' "as JSON"
 like "$hook" '"best":\{"fast":[0-9]+,"slow":[0-9]+' "with the best combination"
+is "$(grep -ciE '^zixly-(signature|timestamp):' <<<"$hook")" 0 "unsigned: no secret is configured"
 is "$(status "$J_MACD")" "COMPLETED/1" "a callback that cannot be delivered leaves the job completed"
 like "$(grep "event=webhook_failed" "$ZW_TMP/w1.log")" "job_id=$J_MACD" "and is logged as a warning naming the job"
 

@@ -16,7 +16,8 @@
 
 #define PROG "zixly-worker"
 
-enum opt_type { OPT_STRING, OPT_INT, OPT_DOUBLE, OPT_BOOL, OPT_LOGLEVEL };
+/* OPT_SECRET: a string that must not be empty when given, and is never logged */
+enum opt_type { OPT_STRING, OPT_SECRET, OPT_INT, OPT_DOUBLE, OPT_BOOL, OPT_LOGLEVEL };
 
 struct opt {
 	const char *flag;	/* --flag (the long name), also the name in logs */
@@ -65,7 +66,16 @@ static const struct opt opts[] = {
 	{"rescue-interval", "ZIXLY_RESCUE_INTERVAL", OPT_DOUBLE, 0.1, 3600, "1", F(rescue_interval),
 	    "seconds between zixly_rescue() calls"},
 	{"webhook-timeout", "ZIXLY_WEBHOOK_TIMEOUT", OPT_DOUBLE, 0.1, 60, "5", F(webhook_timeout),
-	    "seconds allowed for a job's completion callback (webhook_url)"},
+	    "seconds allowed for a job's callback (webhook_url)"},
+	{"webhook-secret", "ZIXLY_WEBHOOK_SECRET", OPT_SECRET, 0, 0, NULL, F(webhook_secret),
+	    "signs job callbacks: Zixly-Timestamp: <unix seconds> and Zixly-Signature:\n"
+	    "v1=<hex HMAC-SHA256(secret, \"<timestamp>.<body>\")>; unset: unsigned callbacks\n"
+	    "(prefer the variable: a flag shows in ps)"},
+	{"webhook-allow-private", "ZIXLY_WEBHOOK_ALLOW_PRIVATE", OPT_BOOL, 0, 0, "false",
+	    F(webhook_allow_private),
+	    "callbacks may go to loopback and private addresses (127/8, ::1, 10/8, 172.16/12,\n"
+	    "192.168/16, 100.64/10, fc00::/7); link-local (169.254/16, fe80::/10),\n"
+	    "unspecified, multicast and reserved ones never"},
 	{"latency-file", "ZIXLY_LATENCY_FILE", OPT_STRING, 0, 0, "", F(latency_file),
 	    "benchmarks: append <job id> <ms> for each noop job carrying enq_mono_ms\n"
 	    "(CLOCK_MONOTONIC at handler start minus enq_mono_ms)"},
@@ -137,6 +147,13 @@ set_value(struct zx_config *cfg, const struct opt *o, const char *text, const ch
 	char *end;
 
 	switch (o->type) {
+	case OPT_SECRET:
+		if (text[0] == '\0') {
+			fprintf(stderr, PROG ": %s: must not be empty (unset it for unsigned callbacks)\n",
+			    where);
+			return -1;
+		}
+		/* FALLTHROUGH */
 	case OPT_STRING:
 		free(*(char **)dst);
 		*(char **)dst = zx_xstrdup(text);
@@ -301,7 +318,7 @@ zx_config_load(struct zx_config *cfg, int argc, char **argv)
 		snprintf(where, sizeof(where), "default of --%s", opts[i].flag);
 		if (opts[i].def != NULL && set_value(cfg, &opts[i], opts[i].def, where) < 0)
 			return -1;	/* a broken table: caught by any test run */
-		if (opts[i].def == NULL && opts[i].type == OPT_STRING)
+		if (opts[i].def == NULL && (opts[i].type == OPT_STRING || opts[i].type == OPT_SECRET))
 			*(char **)field(cfg, &opts[i]) = zx_xstrdup("");
 	}
 	for (size_t i = 0; i < ZX_ARRAY_LEN(opts); i++) {
@@ -356,7 +373,7 @@ void
 zx_config_free(struct zx_config *cfg)
 {
 	for (size_t i = 0; i < ZX_ARRAY_LEN(opts); i++)
-		if (opts[i].type == OPT_STRING) {
+		if (opts[i].type == OPT_STRING || opts[i].type == OPT_SECRET) {
 			free(*(char **)field(cfg, &opts[i]));
 			*(char **)field(cfg, &opts[i]) = NULL;
 		}
@@ -379,6 +396,10 @@ zx_config_log(const struct zx_config *cfg)
 		case OPT_STRING:
 			k = snprintf(line + n, sizeof(line) - n, "%s%s=%s", n ? " " : "", o->flag,
 			    zx_q(*(char *const *)v));
+			break;
+		case OPT_SECRET:	/* whether it is set, never its value */
+			k = snprintf(line + n, sizeof(line) - n, "%s%s=%s", n ? " " : "", o->flag,
+			    (*(char *const *)v)[0] != '\0' ? "set" : "none");
 			break;
 		case OPT_INT:
 		case OPT_BOOL:

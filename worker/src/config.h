@@ -26,7 +26,9 @@ struct zx_config {
 	int durable_claims;		/* claims wait for their WAL flush (see db.h) */
 	double poll_interval;		/* safety poll, seconds (the wake-up path is LISTEN) */
 	double rescue_interval;		/* seconds between zixly_rescue() calls */
-	double webhook_timeout;		/* seconds for a completion callback */
+	double webhook_timeout;		/* seconds for a job callback */
+	char *webhook_secret;		/* signs callbacks (HMAC-SHA256); "" = unsigned; never logged */
+	int webhook_allow_private;	/* callbacks may go to loopback and private addresses */
 	char *latency_file;		/* benchmarks: noop start - enq_mono_ms, one line per job */
 	int paused;			/* benchmarks: connect, then wait for SIGUSR1 before claiming */
 };

@@ -146,6 +146,9 @@ parse_request(const char *json, struct sweep_req *req, int threads, char *err)
 		snprintf(err, ERRLEN, "parameters are not a JSON object");
 		goto out;
 	}
+	/* first, so that a job failed for its other parameters still gets its callback */
+	if ((s = get_string(o, "webhook_url")) != NULL && s[0] != '\0')
+		req->webhook_url = zx_xstrdup(s);
 	if ((s = get_string(o, "ticker")) == NULL || s[0] == '\0') {
 		snprintf(err, ERRLEN, "parameter ticker is required");
 		goto out;
@@ -168,8 +171,6 @@ parse_request(const char *json, struct sweep_req *req, int threads, char *err)
 	    get_number(o, "fee_bps", &req->p.fee_bps, err) < 0 ||
 	    get_number(o, "periods_per_year", &req->p.periods_per_year, err) < 0)
 		goto out;
-	if ((s = get_string(o, "webhook_url")) != NULL && s[0] != '\0')
-		req->webhook_url = zx_xstrdup(s);
 	rc = 0;
 out:
 	json_object_put(o);
@@ -281,10 +282,42 @@ fail_step(PGconn *c, void *arg)
 	return STEP_OK;
 }
 
-/* Fails the job and sets its outcome (retried, failed, or lost when it is no longer ours). */
+static char *json_text(struct json_object *o);
+
+/*
+ * POSTs a job callback to the job's webhook_url: event, job_id, job_type, status, tenant_id
+ * and ticker, then the fields of cb (which it takes).
+ */
+static void
+post_callback(const struct zx_config *cfg, const struct zx_job *job, const struct sweep_req *req,
+    const char *event, const char *status, struct json_object *cb)
+{
+	struct zx_webhook_opts opts = {cfg->webhook_secret, cfg->webhook_allow_private,
+	    cfg->webhook_timeout};
+	struct json_object *doc = json_object_new_object();
+	char *body;
+
+	json_object_object_add(doc, "event", json_object_new_string(event));
+	json_object_object_add(doc, "job_id", json_object_new_string(job->id));
+	json_object_object_add(doc, "job_type", json_object_new_string("trading-sweep"));
+	json_object_object_add(doc, "status", json_object_new_string(status));
+	json_object_object_add(doc, "tenant_id", json_object_new_string(job->tenant_id));
+	json_object_object_add(doc, "ticker", req->ticker ? json_object_new_string(req->ticker) : NULL);
+	json_object_object_foreach(cb, key, val)
+		json_object_object_add(doc, key, json_object_get(val));
+	json_object_put(cb);
+	body = json_text(doc);
+	zx_webhook_post(&opts, req->webhook_url, body, event, job->id);
+	free(body);
+}
+
+/*
+ * Fails the job and sets its outcome (retried, failed, or lost when it is no longer ours).  A
+ * final failure (FAILED, not to be retried) sends the job.failed callback.
+ */
 static void
 fail_job(const struct zx_config *cfg, PGconn **conn, struct zx_job *job, const char *error,
-    int retryable)
+    int retryable, const struct sweep_req *req)
 {
 	struct fail_arg a = {cfg, job, error, retryable, 0};
 	enum step rc;
@@ -300,6 +333,13 @@ fail_job(const struct zx_config *cfg, PGconn **conn, struct zx_job *job, const c
 	    " retryable=%d duration_ms=%.1f error=%s", job->id,
 	    rc != STEP_OK ? "lost" : a.requeued ? "retry" : "failed", job->attempts, retryable,
 	    secs * 1e3, zx_q(error));
+	if (rc == STEP_OK && !a.requeued && req->webhook_url != NULL) {
+		struct json_object *cb = json_object_new_object();
+
+		json_object_object_add(cb, "error", json_object_new_string(error));
+		json_object_object_add(cb, "attempts", json_object_new_int(job->attempts));
+		post_callback(cfg, job, req, "job.failed", "FAILED", cb);
+	}
 }
 
 struct new_id_arg {
@@ -482,7 +522,7 @@ zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
 	zlog(ZX_INFO, "job_started", "job_id=%s job_type=trading-sweep attempt=%d/%d",
 	    job->id, job->attempts, job->max_attempts);
 	if (parse_request(job->params, &req, cfg->threads, err) < 0) {
-		fail_job(cfg, conn, job, err, 0);
+		fail_job(cfg, conn, job, err, 0, &req);
 		free_request(&req);
 		return;
 	}
@@ -493,13 +533,13 @@ zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
 		if (rc == STEP_LOST)
 			job->outcome = atomic_load(&job->abandon) ? ZX_ST_RELEASED : ZX_ST_LOST;
 		else
-			fail_job(cfg, conn, job, "cannot read prices (database error)", 1);
+			fail_job(cfg, conn, job, "cannot read prices (database error)", 1, &req);
 		goto out;
 	}
 	t_loaded = zx_mono_s();
 	if (px.n == 0) {
 		snprintf(err, sizeof(err), "no prices for ticker \"%s\" in zixly.prices", req.ticker);
-		fail_job(cfg, conn, job, err, 0);
+		fail_job(cfg, conn, job, err, 0, &req);
 		goto out;
 	}
 	if (zx_sweep_params_check(&req.p, px.n, &n_combos, err, sizeof(err)) < 0 ||
@@ -513,7 +553,7 @@ zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
 			goto out;
 		}
 		snprintf(msg, sizeof(msg), "ticker \"%s\" (%zu bars): %s", req.ticker, px.n, err);
-		fail_job(cfg, conn, job, msg, 0);
+		fail_job(cfg, conn, job, msg, 0, &req);
 		goto out;
 	}
 	t_engine = zx_mono_s();
@@ -525,7 +565,7 @@ zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
 	if (zx_artifact_write_grid(cfg->artifact_dir, job->id, job->attempts, &res, path, tmp,
 	    sizeof(path), &bytes, err, sizeof(err)) < 0) {
 		tmp[0] = '\0';
-		fail_job(cfg, conn, job, err, 1);	/* another worker may have a usable store */
+		fail_job(cfg, conn, job, err, 1, &req);	/* another worker may have a usable store */
 		goto out;
 	}
 	if (best != NULL && (curve = equity_json(&px, &req.p, best, err)) == NULL)
@@ -597,7 +637,7 @@ zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
 	if (sa.published)
 		tmp[0] = '\0';
 	if (rc == STEP_SQL_ERROR) {
-		fail_job(cfg, conn, job, sa.error, 1);
+		fail_job(cfg, conn, job, sa.error, 1, &req);
 		goto out;
 	}
 	if (rc == STEP_LOST) {
@@ -613,20 +653,11 @@ zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
 
 	if (req.webhook_url != NULL) {
 		struct json_object *cb = json_object_new_object();
-		char *body;
 
-		json_object_object_add(cb, "event", json_object_new_string("job.completed"));
-		json_object_object_add(cb, "job_id", json_object_new_string(job->id));
-		json_object_object_add(cb, "job_type", json_object_new_string("trading-sweep"));
-		json_object_object_add(cb, "status", json_object_new_string("COMPLETED"));
-		json_object_object_add(cb, "tenant_id", json_object_new_string(job->tenant_id));
 		json_object_object_add(cb, "sweep_run_id", json_object_new_string(run.id));
-		json_object_object_add(cb, "ticker", json_object_new_string(req.ticker));
 		json_object_object_add(cb, "combinations", json_object_new_int64((int64_t)res.n_combos));
 		json_object_object_add(cb, "best", best ? combo_json(best) : NULL);
-		body = json_text(cb);
-		zx_webhook_post(req.webhook_url, body, cfg->webhook_timeout, job->id);
-		free(body);
+		post_callback(cfg, job, &req, "job.completed", "COMPLETED", cb);
 	}
 out:
 	if (tmp[0] != '\0')

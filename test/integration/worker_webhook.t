@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# worker_webhook.t — zixly-worker's job callbacks (webhook_url), end to end (TAP): a real
+# cluster with the sample prices, ASan + UBSan workers, and a local HTTP receiver (Perl) that
+# records every request's head and body.
+#
+#   1. Signing: with ZIXLY_WEBHOOK_SECRET, job.completed carries Zixly-Timestamp (now) and
+#      Zixly-Signature: v1=<hex>, which verifies as HMAC-SHA256(secret, "<timestamp>.<body>")
+#      (Digest::SHA here, not the worker's code) and does not verify with another secret.
+#   2. Failures: a final failure (a ticker with no prices) sends a signed job.failed with the
+#      error; a retryable failure (the artifact store broken under the worker) sends nothing
+#      while attempts remain, and one job.failed, naming attempt 2, when they run out.
+#   3. Destinations: a worker without ZIXLY_WEBHOOK_ALLOW_PRIVATE refuses loopback (127.0.0.1,
+#      localhost, ::ffff:127.0.0.1), unspecified (0.0.0.0) and link-local (169.254.169.254)
+#      callbacks, completed and failed alike: nothing reaches the receiver, the job stays
+#      COMPLETED, and event=webhook_refused names the job, the address and its class.  With the
+#      opt-in, loopback is allowed (1 and 2 use it) but 169.254.169.254 is still refused.  A 302
+#      is not followed.
+#   4. The secret (given by variable and by flag) appears in no log; the config line says
+#      webhook-secret=set.  SIGTERM exits 0; no sanitizer report, no error line.
+. "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/lib/worker.sh"
+
+zw_use_asan
+zx_cluster_start
+zx_db_create worker_webhook
+zx_load_prices
+
+SECRET="whsec_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+HOOKS=$ZW_TMP/hooks
+mkdir -p "$HOOKS"
+
+# The receiver: every request saved as NNN.head (request line and headers) and NNN.body; a
+# request for /redirect is answered 302 to /landed, any other 204.
+PORT=$(zx_free_port)
+zx_spawn "$ZW_TMP/receiver.log" perl -MIO::Socket::INET -e '
+	my ($port, $dir) = @ARGV;
+	my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $port, Listen => 16,
+		ReuseAddr => 1) or die "listen: $!";
+	$| = 1; print "listening\n";
+	my $n = 0;
+	while (my $c = $s->accept) {
+		my ($head, $len) = ("", 0);
+		while (defined(my $l = <$c>)) { $head .= $l; last if $l eq "\r\n"; }
+		$len = $1 if $head =~ /^Content-Length:\s*(\d+)/mi;
+		my $body = "";
+		read($c, $body, $len) if $len;
+		my $f = sprintf("%s/%03d", $dir, ++$n);
+		open my $h, ">", "$f.head" or die; print $h $head; close $h;
+		open my $b, ">", "$f.tmp" or die; print $b $body; close $b; rename "$f.tmp", "$f.body";
+		if ($head =~ m{^POST /redirect }) {
+			print $c "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:$port/landed\r\n" .
+				"Content-Length: 0\r\nConnection: close\r\n\r\n";
+		} else {
+			print $c "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+		}
+		close $c;
+	}' "$PORT" "$HOOKS"
+zx_wait_for "receiver" 10 grep -q listening "$ZW_TMP/receiver.log" || bail "receiver did not start"
+
+# hook_of JOB: the NNN of the first request whose body names JOB (empty if none).
+hook_of() { grep -l "\"job_id\":\"$1\"" "$HOOKS"/*.body 2>/dev/null | head -1 | sed 's/\.body$//'; }
+# hooks_of JOB: how many requests name JOB.
+hooks_of() { grep -l "\"job_id\":\"$1\"" "$HOOKS"/*.body 2>/dev/null | wc -l; }
+# header NNN NAME: the value of one header of a saved request.
+header() { awk -v k="$2" 'BEGIN { k = tolower(k) ":" } tolower($1) == k { sub(/^[^:]*:[ \t]*/, ""); sub(/\r$/, ""); print; exit }' "$1.head" 2>/dev/null; }
+# verify NNN SECRET: "valid" if Zixly-Signature is v1=HMAC-SHA256(SECRET, "<ts>.<body>").
+verify() {
+	perl -MDigest::SHA=hmac_sha256_hex -e '
+		my ($ts, $sig, $secret, $file) = @ARGV;
+		open my $f, "<", $file or die; local $/; my $body = <$f>;
+		print $sig eq "v1=" . hmac_sha256_hex("$ts.$body", $secret) ? "valid" : "invalid";' \
+		"$(header "$1" Zixly-Timestamp)" "$(header "$1" Zixly-Signature)" "$2" "$1.body" 2>/dev/null
+}
+sweep() {	# sweep TICKER URL: trading-sweep parameters with a webhook_url
+	printf '{"ticker":"%s","strategy_type":"SMA","fast_range":[5,20],"slow_range":[20,60],"step":5,"webhook_url":"%s"}' "$1" "$2"
+}
+
+# Worker "open": secret from the environment, private destinations allowed.
+export ZIXLY_WEBHOOK_SECRET=$SECRET ZIXLY_WEBHOOK_ALLOW_PRIVATE=1
+zw_start open --metrics-port 0 --concurrency 2 --threads 1 --queues open
+OPEN=$ZW_PID
+# Worker "broken": the same, and its artifact directory is replaced by a file once it runs.
+zw_start broken --metrics-port 0 --concurrency 1 --threads 1 --queues broken --artifact-dir "$ZW_TMP/broken-art"
+BROKEN=$ZW_PID
+rm -rf "$ZW_TMP/broken-art" && : >"$ZW_TMP/broken-art"
+# Worker "strict": the defaults (no private destinations), secret by flag.
+unset ZIXLY_WEBHOOK_SECRET ZIXLY_WEBHOOK_ALLOW_PRIVATE
+zw_start strict --metrics-port 0 --concurrency 2 --threads 1 --queues strict --webhook-secret "$SECRET"
+STRICT=$ZW_PID
+
+LOCAL=http://127.0.0.1:$PORT
+J_OK=$(zw_enqueue trading-sweep "$(sweep DAX "$LOCAL/done")" "queue => 'open'")
+J_NOPE=$(zw_enqueue trading-sweep "$(sweep NOPE "$LOCAL/failed")" "queue => 'open'")
+J_META=$(zw_enqueue trading-sweep "$(sweep DAX "http://169.254.169.254/latest/meta-data/")" "queue => 'open'")
+J_REDIR=$(zw_enqueue trading-sweep "$(sweep DAX "$LOCAL/redirect")" "queue => 'open'")
+J_RETRY=$(zw_enqueue trading-sweep "$(sweep DAX "$LOCAL/retried")" "queue => 'broken', max_attempts => 2")
+J_S1=$(zw_enqueue trading-sweep "$(sweep DAX "$LOCAL/strict")" "queue => 'strict'")
+J_S2=$(zw_enqueue trading-sweep "$(sweep DAX "http://localhost:$PORT/strict")" "queue => 'strict'")
+J_S3=$(zw_enqueue trading-sweep "$(sweep DAX "http://[::ffff:127.0.0.1]:$PORT/strict")" "queue => 'strict'")
+J_S4=$(zw_enqueue trading-sweep "$(sweep DAX "http://0.0.0.0:$PORT/strict")" "queue => 'strict'")
+J_S5=$(zw_enqueue trading-sweep "$(sweep DAX "http://169.254.169.254/latest/meta-data/")" "queue => 'strict'")
+J_S6=$(zw_enqueue trading-sweep "$(sweep NOPE "$LOCAL/strict")" "queue => 'strict'")
+
+zw_wait_sql 60 "SELECT count(*) = 0 FROM zixly.pipeline_jobs WHERE status IN ('QUEUED', 'RUNNING')" ||
+	diag "$(zx_sql "SELECT id, queue, status, attempts FROM zixly.pipeline_jobs")"
+# a callback is sent after the job's outcome is stored: wait for the log line that follows it
+for j in "$J_OK" "$J_NOPE" "$J_RETRY" "$J_REDIR"; do
+	zx_wait_for "callback of $j" 15 sh -c 'grep -q "\"job_id\":\"$1\"" "$2"/*.body' sh "$j" "$HOOKS"
+done
+for j in "$J_S1" "$J_S2" "$J_S3" "$J_S4" "$J_S5" "$J_S6"; do
+	zx_wait_for "refusal of $j" 15 zw_log_has strict "event=webhook_refused job_id=$j "
+done
+zx_wait_for "refusal of $J_META" 15 zw_log_has open "event=webhook_refused job_id=$J_META "
+zx_wait_for "redirect logged" 15 zw_log_has open "event=webhook_sent job_id=$J_REDIR "
+sleep 0.5	# anything wrongly sent by now would have arrived
+
+# ---------------------------------------------------------------- 1. signing
+is "$(zw_status "$J_OK")" "COMPLETED/1" "the sweep completed"
+H=$(hook_of "$J_OK")
+ok "$([ -n "$H" ] && echo 0 || echo 1)" "its job.completed callback reached the receiver"
+H=${H:-$HOOKS/none}
+like "$(cat "$H.body" 2>/dev/null)" '"event":"job.completed".*"status":"COMPLETED"' "the body is job.completed, status COMPLETED"
+like "$(header "$H" Zixly-Signature)" '^v1=[0-9a-f]{64}$' "Zixly-Signature: v1=<64 hex digits>"
+ts=$(header "$H" Zixly-Timestamp)
+now=$(date +%s)
+ok "$([[ "$ts" =~ ^[0-9]+$ ]] && [ $((now - ts)) -ge 0 ] && [ $((now - ts)) -le 60 ] && echo 0 || echo 1)" \
+	"Zixly-Timestamp is the unix time of sending ($ts, now $now)"
+is "$(verify "$H" "$SECRET")" valid "the signature verifies: HMAC-SHA256(secret, timestamp.body)"
+is "$(verify "$H" "${SECRET}x")" invalid "and does not verify with another secret"
+is "$(header "$H" Zixly-Event)" job.completed "Zixly-Event names the callback"
+
+# ---------------------------------------------------------------- 2. failures
+is "$(zw_status "$J_NOPE")" "FAILED/1" "a ticker without prices fails for good"
+H=$(hook_of "$J_NOPE"); H=${H:-$HOOKS/none}
+like "$(cat "$H.body" 2>/dev/null)" '"event":"job.failed"' "a final failure sends job.failed"
+like "$(cat "$H.body" 2>/dev/null)" '"status":"FAILED"' "with status FAILED"
+like "$(cat "$H.body" 2>/dev/null)" '"error":"no prices for ticker \\"NOPE\\"' "and the error"
+like "$(cat "$H.body" 2>/dev/null)" "\"job_id\":\"$J_NOPE\",\"job_type\":\"trading-sweep\",.*\"tenant_id\":\"default\",\"ticker\":\"NOPE\"" \
+	"shaped as job.completed: job_id, job_type, status, tenant_id, ticker"
+is "$(verify "$H" "$SECRET")" valid "signed like job.completed"
+is "$(zw_status "$J_RETRY")" "FAILED/2" "a job whose artifact store broke failed twice (max_attempts 2)"
+like "$(grep "event=job_failed job_id=$J_RETRY" "$ZW_TMP/broken.log" | head -1)" 'status=retry attempt=1' \
+	"its first failure was retried"
+is "$(hooks_of "$J_RETRY")" 1 "one callback for it: none for the retried failure"
+H=$(hook_of "$J_RETRY"); H=${H:-$HOOKS/none}
+like "$(cat "$H.body" 2>/dev/null)" '"event":"job.failed".*"error":"cannot write artifact .*"attempts":2' \
+	"job.failed after the last attempt, with the error and attempts 2"
+
+# ---------------------------------------------------------------- 3. destinations
+refused() { grep "event=webhook_refused job_id=$2 " "$ZW_TMP/$1.log" | head -1; }
+for j in "$J_S1" "$J_S2" "$J_S3" "$J_S4" "$J_S5"; do
+	is "$(zw_status "$j")" "COMPLETED/1" "strict: job $j completed though its callback was refused"
+done
+is "$(grep -l '^POST /strict' "$HOOKS"/*.head 2>/dev/null | wc -l)" 0 \
+	"without ZIXLY_WEBHOOK_ALLOW_PRIVATE no callback reached the loopback receiver"
+like "$(refused strict "$J_S1")" "level=warn .*callback=job.completed url=http://127.0.0.1:$PORT/strict address=127.0.0.1 class=loopback reason=.*ZIXLY_WEBHOOK_ALLOW_PRIVATE" \
+	"127.0.0.1 is refused and logged: job, url, address, class, reason"
+like "$(refused strict "$J_S2")" "address=(127\.0\.0\.1|::1) class=loopback" "localhost (resolved, then checked) is refused"
+like "$(refused strict "$J_S3")" "address=::ffff:127\.0\.0\.1 class=loopback" "::ffff:127.0.0.1 is refused"
+like "$(refused strict "$J_S4")" "address=0\.0\.0\.0 class=unspecified" "0.0.0.0 is refused"
+like "$(refused strict "$J_S5")" "address=169\.254\.169\.254 class=link-local" "169.254.169.254 (cloud metadata) is refused"
+is "$(zw_status "$J_S6")" "FAILED/1" "strict: the failed job stays FAILED"
+like "$(refused strict "$J_S6")" "callback=job.failed .*class=loopback" "and its job.failed callback to loopback is refused too"
+is "$(zw_status "$J_META")" "COMPLETED/1" "with the opt-in: the job with a metadata callback completed"
+like "$(refused open "$J_META")" "address=169\.254\.169\.254 class=link-local reason=.*never allowed" \
+	"and ZIXLY_WEBHOOK_ALLOW_PRIVATE does not open link-local (cloud metadata)"
+like "$(grep "event=webhook_sent job_id=$J_REDIR " "$ZW_TMP/open.log")" 'level=warn .*http_status=302' \
+	"a 302 answer is logged as a warning"
+is "$(grep -l '^POST /landed\|^GET /landed' "$HOOKS"/*.head 2>/dev/null | wc -l)" 0 "and not followed"
+
+# ---------------------------------------------------------------- 4. the secret and the logs
+like "$(grep event=config "$ZW_TMP/strict.log")" ' webhook-secret=set webhook-allow-private=0 ' \
+	"the config line says whether a secret is set"
+like "$(grep event=config "$ZW_TMP/open.log")" ' webhook-secret=set webhook-allow-private=1 ' "(and the opt-in)"
+is "$(cat "$ZW_TMP"/open.log "$ZW_TMP"/broken.log "$ZW_TMP"/strict.log | grep -cF "$SECRET")" 0 \
+	"the secret appears in no worker log"
+for w in open:$OPEN broken:$BROKEN strict:$STRICT; do
+	zw_signal_wait "${w#*:}" TERM 20
+	is "$ZW_EXIT" 0 "${w%%:*}: SIGTERM exits 0"
+	ok "$(zw_clean_log "${w%%:*}" && echo 0 || echo 1)" "${w%%:*}: no sanitizer report and no error line"
+done
+
+done_testing
