@@ -20,9 +20,20 @@ export function saveSession(login) {
 	}));
 }
 
+// /login, and back to this page after logging in again.
+const loginHere = () => '/login?next=' + encodeURIComponent(location.pathname + location.search);
+
+// The log-out button: to /login.
 function logout() {
 	localStorage.removeItem(SESSION_KEY);
 	location.assign('/login');
+}
+
+// The session ended (expired, or the API refused its token): to /login,
+// and back to this page afterwards.
+function sessionEnded() {
+	localStorage.removeItem(SESSION_KEY);
+	location.assign(loginHere());
 }
 
 // The session; without one, off to /login (back here afterwards) and a
@@ -30,7 +41,7 @@ function logout() {
 function loggedIn() {
 	const s = session();
 	if (s) return Promise.resolve(s);
-	location.replace('/login?next=' + encodeURIComponent(location.pathname + location.search));
+	location.replace(loginHere());
 	return new Promise(() => {});
 }
 
@@ -47,7 +58,7 @@ export class ApiError extends Error {
 export async function api(path, { method = 'GET', body, csv = false } = {}) {
 	const s = session();
 	if (!s) {
-		logout();
+		sessionEnded();
 		throw new ApiError(401, { error: 'unauthorized', message: 'Your session has ended. Log in again.' });
 	}
 	const headers = { Authorization: 'Bearer ' + s.token };
@@ -60,7 +71,7 @@ export async function api(path, { method = 'GET', body, csv = false } = {}) {
 		throw new ApiError(0, { error: 'network', message: 'The server cannot be reached. Check the connection and try again.' });
 	}
 	if (res.status === 401) {
-		logout();
+		sessionEnded();
 		throw new ApiError(401, { error: 'unauthorized', message: 'Your session has ended. Log in again.' });
 	}
 	if (res.ok && csv) return res.blob();
@@ -171,7 +182,7 @@ export function live({ onEvent, resync, poll, pollMs = 4000 }) {
 	const stopPolling = () => { clearInterval(pollTimer); pollTimer = null; };
 	const connect = () => {
 		const s = session();
-		if (!s) { logout(); return; }
+		if (!s) { sessionEnded(); return; }
 		const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/live';
 		try {
 			ws = new WebSocket(url, ['zixly-live', s.token]);
@@ -199,7 +210,7 @@ export function live({ onEvent, resync, poll, pollMs = 4000 }) {
 		ws.onclose = (ev) => {
 			clearTimeout(readyTimer);
 			ws = null;
-			if (ev.code === 4001) { logout(); return; }
+			if (ev.code === 4001) { sessionEnded(); return; }
 			startPolling();
 			retryTimer = setTimeout(connect, backoff);
 			backoff = Math.min(backoff * 2, 30000);

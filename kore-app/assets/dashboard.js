@@ -31,7 +31,7 @@ let shownStatus = new Map();
 
 function row(job) {
 	const p = job.parameters || {};
-	const best = (job.top_results || [])[0];
+	const best = (job.top_results || []).find((r) => r.rank >= 1);	// rank 1 (rank order)
 	const tr = h('tr', { 'data-id': job.id, 'data-status': job.status },
 		h('td', { 'data-label': 'Job' }, h('a', { href: '/dashboard/jobs/' + job.id, class: 'mono', title: job.id }, shortId(job.id))),
 		h('td', { 'data-label': 'Status' }, statusBadge(job.status)),
@@ -102,14 +102,22 @@ window.addEventListener('popstate', (ev) => {
 	load();
 });
 
-// Jobs changed: the page is loaded again (once for a burst of events) if
-// it shows one of them, or if it is the first page, where new jobs appear.
-let reloadTimer = null;
+// Jobs changed: the page is loaded again if it shows one of them, or if it
+// is the first page, where new jobs appear: 200 ms after the last event
+// (once for a burst), but never later than 1 s after the first one still
+// waiting, so a steady stream of events still refreshes it every second.
+const QUIET_MS = 200, MAX_WAIT_MS = 1000;
+let reloadTimer = null, firstPending = 0;
 function onEvent(ev) {
 	const shown = ev.ids.some((id) => shownStatus.has(id));
 	if (!shown && state.cursor) return;
+	const now = Date.now();
+	if (reloadTimer === null) firstPending = now;
 	clearTimeout(reloadTimer);
-	reloadTimer = setTimeout(load, 200);
+	reloadTimer = setTimeout(() => {
+		reloadTimer = null;
+		load();
+	}, Math.max(0, Math.min(QUIET_MS, firstPending + MAX_WAIT_MS - now)));
 }
 
 history.replaceState(state, '', location.pathname + location.search);

@@ -10,7 +10,13 @@ function seconds(d) {
 	return Date.parse(s) / 1000;
 }
 
-const pct = (v) => (v >= 0 ? '+' : '') + fmtNum((v - 1) * 100, 2) + ' %';
+// An equity multiple as a change: 1.25 -> "+25.00 %", 0.4758 -> "−52.42 %".
+const pct = (v) => (v >= 1 ? '+' : '') + fmtNum((v - 1) * 100, 2) + ' %';
+
+// The bars are daily closes at 00:00 UTC: dates are shown in UTC, whatever
+// the viewer's time zone, and the legend shows the date alone.
+const utc = (ts) => window.uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC');
+const day = (u, ts) => (ts === null || ts === undefined ? '—' : new Date(ts * 1e3).toISOString().slice(0, 10));
 
 export function renderEquity(el, summary, curve) {
 	const xs = curve.dates.map(seconds);
@@ -27,8 +33,9 @@ export function renderEquity(el, summary, curve) {
 		width: Math.max(280, el.clientWidth),
 		height: 320,
 		scales: { x: { time: true } },
+		tzDate: utc,
 		series: [
-			{ label: 'Date' },
+			{ label: 'Date', value: day },
 			{ label: 'Strategy', stroke: '#1d4ed8', width: 2, value },
 			{ label: 'Buy and hold', stroke: '#b45309', width: 2, dash: [6, 4], value },
 		],

@@ -1,6 +1,8 @@
 // The heatmap of one metric over the fast × slow grid, as a table: fast
 // periods are the columns, slow periods the rows, each cell coloured on a
-// red–grey–blue scale (blue is better) and labelled with its value.
+// red–grey–blue scale (blue is better) and labelled with its value. The
+// score is the job's objective: higher is better except for
+// max_drawdown_pct, so its direction comes from the job.
 import { fmtNum, h } from '/assets/common.js';
 
 const METRICS = {
@@ -37,8 +39,10 @@ function scaler(values, better) {
 	};
 }
 
-export function renderHeatmap(container, results, metric, best) {
-	const m = METRICS[metric];
+// best: the rank-1 row (outlined); objective: the job's (ranks the score).
+export function renderHeatmap(container, results, metric, best, objective) {
+	const m = metric === 'score' && objective === 'max_drawdown_pct'
+		? { ...METRICS.score, label: 'Score (max. drawdown %)', better: -1 } : METRICS[metric];
 	const fasts = [...new Set(results.map(fastOf))].sort((a, b) => a - b);
 	const slows = [...new Set(results.map(slowOf))].sort((a, b) => a - b);
 	const cells = new Map(results.map((r) => [fastOf(r) + ':' + slowOf(r), r]));

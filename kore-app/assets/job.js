@@ -115,6 +115,27 @@ function renderSummary() {
 	]);
 }
 
+// The best combination: rank 1 by the job's objective (top_results come
+// in rank order; unranked rows, rank 0, last).
+const bestResult = () => (job.top_results || []).find((r) => r.rank >= 1);
+const heatmap = () => renderHeatmap($('heatmap'), grid.results, $('heat-metric').value, bestResult(),
+	(job.parameters || {}).objective);
+
+// The grid from the database's top rows only (the artifact is unavailable):
+// said above the heatmap, which with the CSV download shows only those.
+function renderGridNotice() {
+	const box = $('grid-notice');
+	const partial = grid.complete === false;
+	box.classList.toggle('hidden', !partial);
+	if (!partial) return;
+	const n = grid.count ?? grid.results.length;
+	box.textContent = (grid.combinations !== null && grid.combinations !== undefined
+		? `Only the top ${fmtInt(n)} of ${fmtInt(grid.combinations)} combinations are available`
+		: `Only the top ${fmtInt(n)} combinations are available`)
+		+ (grid.grid_unavailable ? ` (${grid.grid_unavailable})` : '')
+		+ ': the heatmap and the CSV download show only these.';
+}
+
 async function renderResults() {
 	$('results').classList.toggle('hidden', job.status !== 'COMPLETED');
 	if (job.status !== 'COMPLETED') return;
@@ -129,13 +150,14 @@ async function renderResults() {
 	}
 	if (!grid) {
 		try {
-			grid = (await api(`/api/pipelines/${encodeURIComponent(id)}/results`)).results;
+			grid = await api(`/api/pipelines/${encodeURIComponent(id)}/results`);
 		} catch (e) {
 			$('heatmap').replaceChildren(h('p', { class: 'notice error' }, 'The grid could not be loaded: ' + e.message));
 			return;
 		}
 	}
-	renderHeatmap($('heatmap'), grid, $('heat-metric').value, (job.top_results || [])[0]);
+	renderGridNotice();
+	heatmap();
 }
 
 function renderActions() {
@@ -217,7 +239,7 @@ $('cancel').addEventListener('click', () => act('cancel'));
 $('retry').addEventListener('click', () => act('retry'));
 $('csv').addEventListener('click', downloadCsv);
 $('heat-metric').addEventListener('change', () => {
-	if (grid) renderHeatmap($('heatmap'), grid, $('heat-metric').value, (job.top_results || [])[0]);
+	if (grid) heatmap();
 });
 
 await load();

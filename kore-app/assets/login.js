@@ -2,10 +2,17 @@
 // kept in localStorage until it expires, then goes where the user was headed.
 import { saveSession, session } from '/assets/common.js';
 
-// Only a path on this site (never "//host" or "https://...").
+// Only a path on this site: it must start with one "/", hold no backslash
+// or control character (browsers read "/\host" and "/\t/host" as "//host"),
+// and resolve to this origin; anything else goes to /dashboard.
 function next() {
 	const n = new URLSearchParams(location.search).get('next');
-	return n && /^\/(?!\/)/.test(n) ? n : '/dashboard';
+	if (!n || !/^\/(?![\/\\])/.test(n) || /[\\\u0000-\u001f\u007f]/.test(n)) return '/dashboard';
+	try {
+		const u = new URL(n, location.origin);
+		if (u.origin === location.origin) return u.pathname + u.search + u.hash;
+	} catch (e) { /* not a URL */ }
+	return '/dashboard';
 }
 
 if (session()) location.replace(next());

@@ -2,6 +2,9 @@
 // The API (the extension's validation) is the judge of the values: its
 // field errors are shown next to the fields. The number of combinations
 // is counted here as the extension counts it (fast < slow on the grid).
+// Number fields are text fields read here: one that is not a number
+// ("1e", "2,5") stops the submission with a message on that field, rather
+// than being sent as nothing or as another number.
 import { api, fmtInt, h, initHeader } from '/assets/common.js';
 
 await initHeader();
@@ -20,7 +23,33 @@ const FIELDS = {
 	signal_period: ['signal_period'], objective: ['objective'],
 };
 
-const num = (input) => (input.value.trim() === '' ? null : Number(input.value));
+// A decimal number as JSON writes it (a dot for decimals, no separators).
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+// A number field's value: null when empty, NaN when it is not a number.
+function num(input) {
+	const s = input.value.trim();
+	if (s === '') return null;
+	return NUMBER.test(s) ? Number(s) : NaN;
+}
+
+// The fields whose text is not a number, as API-style details.
+function unreadable() {
+	const details = [];
+	for (const [field, inputs] of Object.entries(FIELDS)) {
+		if (field === 'signal_period' && strategy.value !== 'MACD') continue;
+		for (const id of inputs) {
+			const input = document.getElementById(id);
+			if (input.tagName !== 'INPUT' || !Number.isNaN(num(input))) continue;
+			const text = `"${input.value.trim()}"`;
+			details.push({ field, message: id === 'fee_bps'
+				? text + ' is not a number: use digits, and a dot for decimals (2.5).'
+				: text + ' is not a whole number: use digits only.' });
+			break;
+		}
+	}
+	return details;
+}
 
 function countCombinations(flo, fhi, slo, shi, step) {
 	if (![flo, fhi, slo, shi, step].every(Number.isInteger) || step < 1 || flo > fhi || slo > shi) return null;
@@ -101,6 +130,11 @@ form.addEventListener('input', updateCount);
 form.addEventListener('submit', async (ev) => {
 	ev.preventDefault();
 	clearErrors();
+	const bad = unreadable();
+	if (bad.length > 0) {
+		showErrors({ message: 'Some fields are not numbers; nothing was submitted.', details: bad });
+		return;
+	}
 	const button = form.querySelector('button[type="submit"]');
 	button.disabled = true;
 	try {

@@ -8,7 +8,7 @@
  *	GET  /api/pipelines/{id}                      job + top 10 results
  *	GET  /api/pipelines/{id}/results              full grid (results.c)
  *	POST /api/pipelines/{id}/cancel | /retry
- *	GET  /api/strategies/top?ticker=&limit=
+ *	GET  /api/strategies/top?ticker=&objective=&limit=
  *
  * Reads run as BEGIN; set_config('zixly.tenant_id'); SELECT; COMMIT
  * (db.c, zx_tenant_next), so row-level security decides what a tenant
@@ -16,6 +16,11 @@
  * go through the extension's zixly_cancel / zixly_retry in the same kind
  * of transaction. JSON for rows is built by PostgreSQL (json_build_object
  * writes NaN and infinities as strings, so the output stays valid JSON).
+ *
+ * A job's results come in the order of their stored rank (1 = best by the
+ * job's own objective, which for max_drawdown_pct is the lowest score);
+ * unranked rows (rank 0, too few trades) last. The best strategies of a
+ * ticker compare scores only among jobs of the same objective.
  */
 #include <sys/types.h>
 
@@ -41,30 +46,39 @@
 	"'exposure_pct', r.exposure_pct, "				\
 	"'sweep_run_id', r.sweep_run_id)"
 
-#define RESULT_ORDER	"r.score DESC NULLS LAST, r.rank"
+#define RESULT_ORDER	"r.rank < 1, r.rank, r.fast_period, r.slow_period"
 
-#define JOB_FIELDS							\
+/*
+ * A job's result never shows where the worker put the grid file on its
+ * host (artifact.path); the list leaves out the equity curves too.
+ */
+#define JOB_RESULT	"(j.result #- '{artifact,path}')"
+#define JOB_RESULT_BRIEF "((j.result #- '{artifact,path}') - 'equity_curve')"
+
+#define JOB_FIELDS_WITH(res)						\
 	"'id', j.id, 'job_type', j.job_type, 'status', j.status, "	\
 	"'queue', j.queue, 'priority', j.priority, "			\
 	"'attempts', j.attempts, 'max_attempts', j.max_attempts, "	\
-	"'parameters', j.parameters, 'result', j.result, "		\
+	"'parameters', j.parameters, 'result', " res ", "		\
 	"'metrics', j.metrics, 'error_message', j.error_message, "	\
 	"'created_at', " ZX_SQL_TS("j.created_at") ", "			\
 	"'run_at', " ZX_SQL_TS("j.run_at") ", "				\
 	"'started_at', " ZX_SQL_TS("j.started_at") ", "			\
 	"'completed_at', " ZX_SQL_TS("j.completed_at")
+#define JOB_FIELDS	JOB_FIELDS_WITH(JOB_RESULT)
 
 #define JOB_JSON	"pg_catalog.json_build_object(" JOB_FIELDS ")"
 
-#define JOB_JSON_TOP(n)							\
-	"pg_catalog.json_build_object(" JOB_FIELDS ", 'top_results', "	\
+#define JOB_JSON_TOP(n, res)						\
+	"pg_catalog.json_build_object(" JOB_FIELDS_WITH(res)		\
+	", 'top_results', "						\
 	"(SELECT coalesce(pg_catalog.json_agg(" RESULT_JSON		\
 	" ORDER BY " RESULT_ORDER "), '[]'::json) FROM "		\
 	"(SELECT * FROM zixly.trading_sweep_results r "			\
 	"WHERE r.job_id = j.id ORDER BY " RESULT_ORDER " LIMIT " n ") r))"
 
 static const char sql_list[] =
-    "SELECT " JOB_JSON_TOP("5") ", "
+    "SELECT " JOB_JSON_TOP("5", JOB_RESULT_BRIEF) ", "
     "(extract(epoch FROM j.created_at) * 1000000)::bigint, j.id "
     "FROM zixly.pipeline_jobs j "
     "WHERE ($1::text IS NULL OR j.status = $1::text) "
@@ -74,7 +88,7 @@ static const char sql_list[] =
     "ORDER BY j.created_at DESC, j.id DESC LIMIT $4::integer";
 
 static const char sql_detail[] =
-    "SELECT " JOB_JSON_TOP("10") " FROM zixly.pipeline_jobs j "
+    "SELECT " JOB_JSON_TOP("10", JOB_RESULT) " FROM zixly.pipeline_jobs j "
     "WHERE j.id = $1";
 
 static const char sql_cancel[] =
@@ -82,12 +96,27 @@ static const char sql_cancel[] =
 static const char sql_retry[] =
     "SELECT " JOB_JSON " FROM zixly_retry($1) j";
 
+/* $3: the objective; only max_drawdown_pct is lower-is-better. */
 static const char sql_top[] =
     "SELECT pg_catalog.json_build_object('job_id', r.job_id, "
     "'result', " RESULT_JSON ") "
     "FROM zixly.trading_sweep_results r "
-    "WHERE r.ticker = $1 AND r.score IS NOT NULL "
-    "ORDER BY r.score DESC, r.created_at DESC LIMIT $2::integer";
+    "JOIN zixly.pipeline_jobs j ON j.id = r.job_id "
+    "WHERE r.ticker = $1 AND r.rank >= 1 AND r.score IS NOT NULL "
+    "AND r.score <> 'NaN'::float8 "
+    "AND coalesce(j.parameters->>'objective', 'sharpe_ratio') = $3 "
+    "ORDER BY CASE WHEN $3 = 'max_drawdown_pct' THEN r.score "
+    "ELSE -r.score END, r.created_at DESC, r.id "
+    "LIMIT $2::integer";
+
+/* The objectives a sweep can rank by (the extension's list). */
+#define OBJECTIVE_WHY	"must be one of sharpe_ratio, sortino_ratio, "	\
+			"total_return_pct, max_drawdown_pct, profit_factor, "	\
+			"win_rate_pct"
+static const char *const objectives[] = {
+	"sharpe_ratio", "sortino_ratio", "total_return_pct",
+	"max_drawdown_pct", "profit_factor", "win_rate_pct", NULL
+};
 
 enum job_action { ACT_LIST, ACT_DETAIL, ACT_CANCEL, ACT_RETRY, ACT_TOP };
 
@@ -103,6 +132,7 @@ struct api_state {
 	char		 cursor_id[ZX_ID_MAX + 1];
 	int		 has_cursor;
 	char		*ticker;
+	const char	*objective;	/* one of objectives[] */
 	/* the answer, built from rows */
 	struct zx_buf	 out;
 	long		 rows;
@@ -266,7 +296,7 @@ zx_api_pipeline(struct http_request *req)
 	return (zx_db_start(req, ctx));
 }
 
-/* GET /api/strategies/top?ticker=&limit= */
+/* GET /api/strategies/top?ticker=&objective=&limit= */
 int
 zx_api_strategies_top(struct http_request *req)
 {
@@ -275,7 +305,7 @@ zx_api_strategies_top(struct http_request *req)
 	struct zx_ctx		*ctx;
 	char			*v;
 	long			 n;
-	int			 a;
+	int			 a, i;
 
 	if (http_state_exists(req))
 		return (zx_db_run(req));
@@ -296,6 +326,22 @@ zx_api_strategies_top(struct http_request *req)
 		return (zx_reply(req, ctx));
 	}
 	as->ticker = zx_xstrdup(v);
+
+	as->objective = objectives[0];
+	if (!zx_query_arg(req, ctx, "objective", &v, OBJECTIVE_WHY))
+		return (zx_reply(req, ctx));
+	if (v != NULL) {
+		for (i = 0; objectives[i] != NULL; i++) {
+			if (strcmp(v, objectives[i]) == 0)
+				break;
+		}
+		if (objectives[i] == NULL) {
+			zx_fail(ctx, 400, "invalid_request", "query parameter "
+			    "\"objective\": " OBJECTIVE_WHY);
+			return (zx_reply(req, ctx));
+		}
+		as->objective = objectives[i];
+	}
 
 	n = 10;
 	if (!zx_query_arg(req, ctx, "limit", &v, "must be an integer from 1 "
@@ -337,9 +383,10 @@ api_main(struct zx_ctx *ctx, struct zx_stmt *st)
 		break;
 	case ACT_TOP:
 		st->sql = sql_top;
-		st->nparams = 2;
+		st->nparams = 3;
 		st->params[0] = as->ticker;
 		st->params[1] = as->limit;
+		st->params[2] = as->objective;
 		break;
 	}
 }
@@ -403,6 +450,8 @@ api_rows(struct http_request *req, struct zx_ctx *ctx, struct kore_pgsql *sql)
 		as->found = 1;
 		zx_buf_puts(&as->out, "{\"ticker\":");
 		zx_buf_json_cstr(&as->out, as->ticker);
+		zx_buf_puts(&as->out, ",\"objective\":");
+		zx_buf_json_cstr(&as->out, as->objective);
 		zx_buf_puts(&as->out, ",\"strategies\":[");
 		for (i = 0; i < n; i++) {
 			if (i > 0)

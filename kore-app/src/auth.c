@@ -8,9 +8,15 @@
  * in the same statement as the rate limit. JWTs are checked here (jwt.c)
  * without a database round trip. A credential of the wrong kind for an
  * endpoint that is otherwise valid is a 403; an invalid one is a 401.
+ *
+ * Logins are throttled per email (ZIXLY_LOGIN_RATE_LIMIT attempts a
+ * minute, right or wrong, in zixly_rate_limit's fixed window, so across
+ * processes and instances): past the limit the password is not even
+ * checked and the answer is a 429 with Retry-After.
  */
 #include <sys/types.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,6 +59,9 @@ struct login_state {
 	char		*email;
 	char		*password;
 	int		 found;
+	int		 limited;	/* over the per-email limit */
+	char		 retry_after[16];	/* seconds, from the database */
+	char		 limit[24];	/* as sent to SQL */
 	char		 user_id[ZX_ID_MAX + 1];
 	char		 tenant_id[ZX_ID_MAX + 1];
 	char		*user_email;
@@ -249,6 +258,8 @@ zx_api_login(struct http_request *req)
 		return (zx_reply(req, &ls->ctx));
 	}
 	zx_buf_free(&err);
+	(void)snprintf(ls->limit, sizeof(ls->limit), "%ld",
+	    zx_config.login_rate_limit);
 	return (zx_db_start(req, &ls->ctx));
 }
 
@@ -260,12 +271,22 @@ login_next(struct http_request *req, struct zx_ctx *ctx, struct zx_stmt *st)
 	(void)req;
 	if (ctx->step != 0)
 		return (0);
-	st->sql = "SELECT user_id, tenant_id, email "
-	    "FROM zixly_authenticate_user($1, $2)";
-	st->nparams = 2;
+	/*
+	 * One hit on the email's bucket (its SHA-256: any length fits, and no
+	 * address is stored); the password is checked only when allowed (the
+	 * lateral subquery's condition on r alone is a one-time filter).
+	 */
+	st->sql = "SELECT r.allowed, r.reset_seconds, u.user_id, u.tenant_id, "
+	    "u.email FROM zixly_rate_limit('login:' || pg_catalog.encode("
+	    "pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.lower($1), "
+	    "'UTF8')), 'hex'), $3::integer, 60) AS r "
+	    "LEFT JOIN LATERAL (SELECT * FROM zixly_authenticate_user($1, $2) "
+	    "WHERE r.allowed) AS u ON true";
+	st->nparams = 3;
 	st->params[0] = ls->email;
 	st->params[1] = ls->password;
-	st->retry_safe = 1;
+	st->params[2] = ls->limit;
+	st->retry_safe = 1;	/* a retried statement counts one hit more */
 	return (1);
 }
 
@@ -278,24 +299,45 @@ login_rows(struct http_request *req, struct zx_ctx *ctx,
 	(void)req;
 	if (kore_pgsql_ntuples(sql) != 1)
 		return;
+	if (strcmp(kore_pgsql_getvalue(sql, 0, 0), "t") != 0) {
+		ls->limited = 1;
+		(void)kore_strlcpy(ls->retry_after,
+		    kore_pgsql_getvalue(sql, 0, 1), sizeof(ls->retry_after));
+		return;
+	}
+	if (PQgetisnull(sql->result, 0, 2))
+		return;		/* wrong email or password */
 	ls->found = 1;
-	(void)kore_strlcpy(ls->user_id, kore_pgsql_getvalue(sql, 0, 0),
+	(void)kore_strlcpy(ls->user_id, kore_pgsql_getvalue(sql, 0, 2),
 	    sizeof(ls->user_id));
-	(void)kore_strlcpy(ls->tenant_id, kore_pgsql_getvalue(sql, 0, 1),
+	(void)kore_strlcpy(ls->tenant_id, kore_pgsql_getvalue(sql, 0, 3),
 	    sizeof(ls->tenant_id));
-	ls->user_email = zx_xstrdup(kore_pgsql_getvalue(sql, 0, 2));
+	ls->user_email = zx_xstrdup(kore_pgsql_getvalue(sql, 0, 4));
 }
 
 static void
 login_done(struct http_request *req, struct zx_ctx *ctx)
 {
 	struct login_state	*ls = (struct login_state *)ctx;
-	char			*token, when[32];
-	(void)req;
+	char			*token, when[32], msg[128];
 	int64_t			 exp;
 
 	if (ctx->status != 0)
 		return;
+	if (ls->limited) {
+		http_response_header(req, "retry-after", ls->retry_after);
+		(void)snprintf(msg, sizeof(msg), "\"per-email\";q=%ld;w=60",
+		    zx_config.login_rate_limit);
+		http_response_header(req, "ratelimit-policy", msg);
+		(void)snprintf(msg, sizeof(msg), "\"per-email\";r=0;t=%s",
+		    ls->retry_after);
+		http_response_header(req, "ratelimit", msg);
+		(void)snprintf(msg, sizeof(msg), "too many login attempts for "
+		    "this email (at most %ld a minute); retry in %s s",
+		    zx_config.login_rate_limit, ls->retry_after);
+		zx_fail(ctx, 429, "rate_limited", msg);
+		return;
+	}
 	if (!ls->found) {
 		zx_fail(ctx, 401, "invalid_credentials",
 		    "the email or password is wrong");

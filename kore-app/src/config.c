@@ -26,6 +26,8 @@ static const struct {
 } numbers[] = {
 	{ "ZIXLY_RATE_LIMIT", 1, 1000000000L, 10,
 	    offsetof(struct zx_config, rate_limit) },
+	{ "ZIXLY_LOGIN_RATE_LIMIT", 1, 1000000L, 10,
+	    offsetof(struct zx_config, login_rate_limit) },
 	{ "ZIXLY_APP_WORKERS", 1, 64, 1,
 	    offsetof(struct zx_config, workers) },
 	{ "ZIXLY_DB_POOL", 1, 500, 16,

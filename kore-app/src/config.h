@@ -21,6 +21,7 @@ struct zx_config {
 	size_t		 jwt_secret_len;
 	int		 dev;		/* ZIXLY_DEV=1: a random secret if none */
 	long		 rate_limit;	/* requests per minute per API key */
+	long		 login_rate_limit; /* logins per minute per email */
 	long		 workers;	/* Kore worker processes */
 	long		 db_pool;	/* connections per worker */
 	long		 jwt_ttl;	/* seconds a login token lives */

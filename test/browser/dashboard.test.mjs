@@ -3,9 +3,9 @@
 // checked against the JSON API. Screenshots of each page, desktop and phone, go to ZX_SHOTS.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { request } from 'node:http';
 import { chromium } from 'playwright-core';
 
@@ -14,13 +14,14 @@ const SHOTS = process.env.ZX_SHOTS;
 const WORKER_PID = Number(process.env.ZX_WORKER_PID);
 const OTHER_JOB = process.env.ZX_OTHER_JOB;
 const SECRET = process.env.ZX_JWT_SECRET;
+const ARTIFACTS = process.env.ZX_ARTIFACTS;
 const ANN = { email: 'ann@acme.test', password: 'ann-password-1' };
 const GUS = { email: 'gus@globex.test', password: 'gus-password-1' };
 const EXAMPLE = { ticker: 'DAX', strategy_type: 'SMA', fast_range: [10, 20], slow_range: [20, 30], step: 5 };
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
-assert.ok(BASE && SHOTS && WORKER_PID && OTHER_JOB && SECRET, 'run through test/browser/run.sh');
+assert.ok(BASE && SHOTS && WORKER_PID && OTHER_JOB && SECRET && ARTIFACTS, 'run through test/browser/run.sh');
 
 // The pages' number format: en-US, fixed decimals, a real minus sign.
 const fmt = (v, d) => new Intl.NumberFormat('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })
@@ -120,6 +121,34 @@ function liveUntilClosed(tok, ms) {
 }
 
 const psql = (sql) => execFileSync('psql', ['-qXAt', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }).trim();
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Queues a sweep for ann's tenant through the API and waits until the worker completed it.
+async function completedSweep(params) {
+	const created = await api(token, '/api/pipelines', { method: 'POST', body: JSON.stringify(params) });
+	assert.equal(created.status, 202);
+	const id = created.body.job_id;
+	for (const end = Date.now() + 60000; Date.now() < end; await sleep(250)) {
+		const job = (await api(token, '/api/pipelines/' + id)).body;
+		if (job.status === 'COMPLETED') return job;
+		assert.ok(['QUEUED', 'RUNNING'].includes(job.status), `job ${id} is ${job.status}`);
+	}
+	assert.fail(`job ${id} did not complete within 60 s`);
+}
+
+// A browser context logged in as ann without the login form (a token signed with the app's key).
+async function annContext(options = {}) {
+	const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US', ...options });
+	const session = JSON.stringify({
+		token: shortLivedToken(900), expires_at: new Date(Date.now() + 900000).toISOString(),
+		email: ANN.email, tenant_id: 'acme',
+	});
+	await ctx.addInitScript((v) => localStorage.setItem('zixly.session', v), session);
+	return ctx;
+}
+
+// "rgb(r, g, b)" -> [r, g, b]
+const rgb = (css) => css.match(/\d+/g).slice(0, 3).map(Number);
 
 let browser, desktop, token;
 const pageErrors = [];
@@ -325,6 +354,214 @@ describe('dashboard', () => {
 		const direct = await api(token, `/api/pipelines/${jobId}/results?format=csv`);
 		assert.equal(csv, direct.body);
 		assert.equal(csv.trim().split(/\r?\n/).length, grid.results.length + 1, 'a header and a line per combination');
+	});
+
+	test('a sweep ranked by max_drawdown_pct: the best is rank 1, the lowest drawdown, everywhere', async () => {
+		const job = await completedSweep({ ...EXAMPLE, strategy_type: 'EMA', objective: 'max_drawdown_pct' });
+		const grid = (await api(token, `/api/pipelines/${job.id}/results`)).body;
+		assert.equal(grid.complete, true);
+		const ranked = grid.results.filter((r) => r.rank >= 1);
+		const lowest = Math.min(...ranked.map((r) => r.score));
+		const first = grid.results.find((r) => r.rank === 1);
+		assert.equal(first.score, lowest, 'the worker ranks the lowest drawdown first');
+		assert.deepEqual(job.top_results.map((r) => r.rank), ranked.map((r) => r.rank).sort((a, b) => a - b),
+			'the API gives the top results in rank order');
+
+		await desktop.goto(BASE + '/dashboard');
+		await desktop.waitForSelector(`#jobs tr[data-id="${job.id}"]`);
+		const cells = await desktop.$$eval(`#jobs tr[data-id="${job.id}"] td`, (tds) => tds.map((t) => t.textContent));
+		assert.equal(cells[6], fmt(lowest, 3), 'Best score is the lowest drawdown');
+
+		await desktop.goto(BASE + '/dashboard/jobs/' + job.id);
+		await desktop.waitForSelector('#heat td[data-value]');
+		const heat = await desktop.$$eval('#heat td[data-value]', (tds) => tds.map((td) => ({
+			fast: Number(td.dataset.fast), slow: Number(td.dataset.slow), value: Number(td.dataset.value),
+			best: td.classList.contains('best'), bg: getComputedStyle(td).backgroundColor,
+		})));
+		const best = heat.filter((c) => c.best);
+		assert.deepEqual(best.map((c) => [c.fast, c.slow]), [[first.fast, first.slow]], 'the outlined cell is rank 1');
+		const [r, , b] = rgb(best[0].bg);
+		assert.ok(b > r, `the lowest drawdown is blue (better), got ${best[0].bg}`);
+		const worst = heat.reduce((w, c) => (c.value > w.value ? c : w));
+		const [wr, , wb] = rgb(worst.bg);
+		assert.ok(wr > wb, `the highest drawdown is red (worse), got ${worst.bg}`);
+		assert.match(await desktop.textContent('#heatmap .legend'), /lower is better/);
+		await shot(desktop, 'job-drawdown-desktop');
+	});
+
+	test('a steady stream of job events still refreshes the list (at least every second)', async () => {
+		// The page's /api/live goes to the app as usual; the test adds, on that connection, an
+		// event every 50 ms (as a busy tenant's other jobs would send), and queues one real job.
+		// The old page reloaded only after 200 ms without an event, so the check below that no
+		// such gap occurred is what makes this test able to fail; 50 ms leaves a loaded machine
+		// room for a 150 ms stall.
+		const ctx = await annContext();
+		const page = watch(await ctx.newPage());
+		let toPage = null;
+		await page.routeWebSocket(/\/api\/live$/, (ws) => { ws.connectToServer(); toPage = ws; });
+		await page.goto(BASE + '/dashboard');
+		await page.waitForSelector('#jobs tbody tr');
+		await page.waitForSelector('#live[data-state="live"]');
+		const sent = [];
+		const ticker = setInterval(() => {
+			toPage.send(JSON.stringify({ type: 'jobs', ids: ['elsewhere' + sent.length], tenant_id: 'acme', status: 'QUEUED' }));
+			sent.push(Date.now());
+		}, 50);
+		try {
+			await sleep(600);
+			const t0 = Date.now();
+			// (psql asynchronously: the events go on meanwhile)
+			const id = await new Promise((resolve, reject) => execFile('psql', ['-qXAt', '-v', 'ON_ERROR_STOP=1', '-c',
+				`SELECT id FROM zixly_enqueue('trading-sweep',
+				'{"ticker":"SMI","strategy_type":"SMA","fast_range":[5,10],"slow_range":[20,30],"step":5}',
+				tenant_id => 'acme', run_at => now() + interval '1 hour')`], { encoding: 'utf8' },
+			(err, out) => (err ? reject(err) : resolve(out.trim()))));
+			await page.waitForSelector(`#jobs tr[data-id="${id}"]`, { timeout: 3000 });
+			const shown = Date.now();
+			const during = sent.filter((t) => t >= t0 - 200 && t <= shown);
+			const gaps = during.slice(1).map((t, i) => t - during[i]);
+			assert.ok(during.length >= 3 && Math.max(...gaps) < 200,
+				`events kept coming every < 200 ms meanwhile (gaps ${gaps.join(',')} ms)`);
+		} finally {
+			clearInterval(ticker);
+			await ctx.close();
+		}
+	});
+
+	test('after logging in, only pages of this site are followed (next=)', async () => {
+		const ctx = await annContext();
+		await ctx.route((url) => url.hostname === 'evil.example', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<h1>phished</h1>' }));
+		const page = watch(await ctx.newPage());
+		const cases = [
+			['/dashboard/new', '/dashboard/new'],
+			['/dashboard?status=FAILED', '/dashboard?status=FAILED'],
+			['/\\evil.example/phish', '/dashboard'],
+			['/\\/evil.example/phish', '/dashboard'],
+			['//evil.example/phish', '/dashboard'],
+			['/\t/evil.example/phish', '/dashboard'],
+			['https://evil.example/phish', '/dashboard'],
+			['javascript:alert(1)', '/dashboard'],
+		];
+		for (const [next, want] of cases) {
+			await page.goto(BASE + '/login?next=' + encodeURIComponent(next));
+			await page.waitForURL((u) => u.pathname !== '/login');
+			const u = new URL(page.url());
+			assert.equal(u.origin, new URL(BASE).origin, `next=${JSON.stringify(next)} stays on this site`);
+			assert.equal(u.pathname + u.search, want, `next=${JSON.stringify(next)}`);
+		}
+		await ctx.close();
+	});
+
+	test('a losing strategy\'s equity reads "−52.42 %", never "+−"', async () => {
+		await desktop.goto(BASE + '/dashboard/jobs/' + jobId);
+		await desktop.waitForSelector('#equity canvas');
+		const [text, label] = await desktop.evaluate(async () => {
+			const { renderEquity } = await import('/assets/equity.js');
+			const el = document.createElement('div'), summary = document.createElement('p');
+			document.body.append(el, summary);
+			renderEquity(el, summary, { dates: ['2020-01-02', '2020-01-03'], strategy: [1, 0.4758], buy_and_hold: [1, 1.1] });
+			const out = [summary.textContent, el.getAttribute('aria-label')];
+			el.remove();
+			summary.remove();
+			return out;
+		});
+		assert.match(text, /^Strategy: −52\.42 % · Buy and hold: \+10\.00 % · /);
+		assert.equal(label, 'Equity curve: the strategy ends at −52.42 %, buy and hold at +10.00 %.');
+	});
+
+	test('the form refuses numbers the browser cannot read (1e, 2,5) on their field, sending nothing', async () => {
+		const posts = [];
+		const onRequest = (r) => { if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/pipelines') posts.push(r.url()); };
+		desktop.on('request', onRequest);
+		try {
+			for (const [field, text] of [['fee_bps', '1e'], ['fee_bps', '2,5'], ['min_trades', '2,5'], ['step', '2,5']]) {
+				await fillForm(desktop, EXAMPLE);
+				await desktop.fill('#' + field, '');
+				await desktop.locator('#' + field).pressSequentially(text);
+				await desktop.click('button[type="submit"]');
+				await desktop.waitForSelector(`#${field}-error:not(:empty)`, { timeout: 3000 });
+				assert.match(await desktop.textContent(`#${field}-error`), new RegExp(`^"${text}" is not a (whole )?number`));
+				assert.equal(await desktop.getAttribute('#' + field, 'aria-invalid'), 'true');
+				assert.equal(await desktop.evaluate(() => document.activeElement.id), field);
+				assert.match(await desktop.textContent('#form-error'), /nothing was submitted/);
+				assert.equal(new URL(desktop.url()).pathname, '/dashboard/new');
+			}
+			await shot(desktop, 'new-unreadable-desktop');
+			await desktop.waitForTimeout(300);
+			assert.deepEqual(posts, [], 'no sweep was sent');
+		} finally {
+			desktop.off('request', onRequest);
+		}
+		// a fee the form can read is sent as it reads
+		await fillForm(desktop, EXAMPLE);
+		await desktop.fill('#fee_bps', '2.5');
+		await Promise.all([desktop.waitForURL(/\/dashboard\?created=/), desktop.click('button[type="submit"]')]);
+		const created = new URL(desktop.url()).searchParams.get('created');
+		assert.equal((await api(token, '/api/pipelines/' + created)).body.parameters.fee_bps, 2.5);
+	});
+
+	test('equity dates are the bars\' dates (UTC) in any time zone', async () => {
+		const ctx = await annContext({ timezoneId: 'America/New_York' });
+		const page = watch(await ctx.newPage());
+		await page.goto(BASE + '/dashboard/jobs/' + jobId);
+		await page.waitForSelector('#equity canvas');
+		assert.equal(await page.evaluate(() => new Date(0).getTimezoneOffset()), 300, 'the page runs in New York');
+		const job = (await api(token, '/api/pipelines/' + jobId)).body;
+		const curve = job.result.equity_curve;
+		const dates = curve.dates.map((d) => String(d).slice(0, 10));
+		await page.locator('#equity .u-over').scrollIntoViewIfNeeded();
+		const over = await page.locator('#equity .u-over').boundingBox();
+		const legend = () => page.$$eval('#equity .u-legend .u-series .u-value', (tds) => tds.map((t) => t.textContent.trim()));
+		for (const f of [0.01, 0.5, 0.99]) {
+			await page.mouse.move(over.x + over.width * f, over.y + over.height / 2);
+			const [shown, strategy, hold] = await legend();
+			assert.match(shown, /^\d{4}-\d{2}-\d{2}$/, `a date alone (${shown})`);
+			const i = dates.indexOf(shown);
+			assert.ok(i >= 0, `${shown} is one of the bars' dates`);
+			assert.deepEqual([strategy, hold], [fmt(curve.strategy[i], 3), fmt(curve.buy_and_hold[i], 3)],
+				`${shown} is shown with its own bar's values`);
+		}
+		await ctx.close();
+	});
+
+	test('a grid without its artifact says only the top rows are shown', async () => {
+		const job = await completedSweep({ ...EXAMPLE, fast_range: [5, 50], slow_range: [20, 100], step: 5 });
+		const file = `${ARTIFACTS}/${job.id}.csv`;
+		assert.ok(existsSync(file), 'the worker wrote the grid file');
+		renameSync(file, file + '.away');
+		try {
+			const grid = (await api(token, `/api/pipelines/${job.id}/results`)).body;
+			assert.equal(grid.complete, false);
+			assert.ok(grid.combinations > grid.count, `${grid.count} of ${grid.combinations}`);
+			await desktop.goto(BASE + '/dashboard/jobs/' + job.id);
+			await desktop.waitForSelector('#heat td[data-value]');
+			await desktop.waitForSelector('#grid-notice', { state: 'visible', timeout: 3000 });
+			const notice = await desktop.textContent('#grid-notice');
+			assert.match(notice, new RegExp(`^Only the top ${grid.count} of ${fmt(grid.combinations, 0)} combinations are available`));
+			assert.match(notice, /heatmap and the CSV download show only these/);
+			assert.equal(await desktop.$$eval('#heat td[data-value]', (tds) => tds.length), grid.count);
+			await shot(desktop, 'job-partial-grid-desktop');
+		} finally {
+			renameSync(file + '.away', file);
+		}
+		await desktop.goto(BASE + '/dashboard/jobs/' + job.id);
+		await desktop.waitForSelector('#heat td[data-value]');
+		assert.equal(await desktop.isVisible('#grid-notice'), false, 'no notice for the whole grid');
+	});
+
+	test('an ended session goes to /login and, after logging in, back to the same page', async () => {
+		await desktop.goto(BASE + '/dashboard?status=COMPLETED');
+		await desktop.waitForSelector('#jobs tbody tr');
+		await desktop.evaluate(() => {
+			const s = JSON.parse(localStorage.getItem('zixly.session'));
+			localStorage.setItem('zixly.session', JSON.stringify({ ...s, token: s.token.slice(0, -4) + 'xxxx' }));
+		});
+		await Promise.all([desktop.waitForURL(/\/login/), desktop.selectOption('#status-filter', 'FAILED')]);
+		assert.equal(new URL(desktop.url()).searchParams.get('next'), '/dashboard?status=FAILED');
+		await desktop.fill('#email', ANN.email);
+		await desktop.fill('#password', ANN.password);
+		await Promise.all([desktop.waitForURL(BASE + '/dashboard?status=FAILED'), desktop.click('button[type="submit"]')]);
+		assert.equal(await desktop.textContent('#who'), ANN.email);
 	});
 
 	test('the push connection needs a valid token', async () => {

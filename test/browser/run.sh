@@ -46,7 +46,7 @@ WORKER_PID=$ZX_LAST_PID
 zx_wait_for "the worker" 30 grep -q "event=ready" "$OUT/worker.log" ||
 	{ cat "$OUT/worker.log" >&2; exit 1; }
 
-ZX_APP_URL=$APP_URL ZX_WORKER_PID=$WORKER_PID ZX_OTHER_JOB=$OTHER_JOB ZX_CHROMIUM=$CHROMIUM ZX_JWT_SECRET=$APP_SECRET \
+ZX_APP_URL=$APP_URL ZX_ARTIFACTS=$ARTIFACTS ZX_WORKER_PID=$WORKER_PID ZX_OTHER_JOB=$OTHER_JOB ZX_CHROMIUM=$CHROMIUM ZX_JWT_SECRET=$APP_SECRET \
 	ZX_SHOTS=$OUT PGDATABASE=zixly_browser \
 	node --test --test-reporter=spec --test-concurrency=1 test/browser/
 rc=$?

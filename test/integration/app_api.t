@@ -36,6 +36,26 @@ zx_sql "INSERT INTO zixly.trading_sweep_results (id, job_id, tenant_id, sweep_ru
 FAILED=${A_IDS[1]}
 zx_sql "SELECT id FROM zixly_claim('w1', 1)" >/dev/null
 zx_sql "SELECT status FROM zixly_fail('$FAILED', 'w1', 'boom', false)" >/dev/null
+# A third tenant's sweep ranked by max_drawdown_pct (lower is better): rank 1 has the lowest
+# score (3), rank 10 the highest (12), all higher than any Sharpe ratio above.
+zx_sql "SELECT zixly_create_user('initech', 'carol@initech.test', 'carol-password')" >/dev/null
+DD_JOB=$(zx_sql "SELECT id FROM zixly_enqueue('trading-sweep',
+	'{\"ticker\":\"DAX\",\"fast_range\":[5,50],\"slow_range\":[20,60],\"step\":5,\"strategy_type\":\"SMA\",\"objective\":\"max_drawdown_pct\"}',
+	tenant_id => 'initech')")
+zx_sql "INSERT INTO zixly.trading_sweep_results (id, job_id, tenant_id, sweep_run_id, ticker, strategy_type,
+            fast_period, slow_period, rank, score, sharpe_ratio, total_return_pct, max_drawdown_pct, total_trades)
+        SELECT 'd' || g, '$DD_JOB', 'initech', 'run-3', 'DAX', 'SMA', 5 * g, 5 * g + 20, g,
+               2.0 + g, 0.5, 1.0, 2.0 + g, 4
+          FROM generate_series(1, 10) g" >/dev/null
+zx_sql "UPDATE zixly.pipeline_jobs SET result = '{\"combinations\":10,\"artifact\":{\"store\":\"local\",
+	\"path\":\"/srv/zixly/artifacts/secret.csv\",\"rows\":10},\"equity_curve\":{\"dates\":[\"2020-01-02\"],
+	\"strategy\":[1],\"buy_and_hold\":[1]}}' WHERE id = '$DD_JOB'" >/dev/null
+# and one of its Sharpe sweeps, whose best (0.9) must not lose to the drawdowns' 12
+SH_JOB=$(zx_sql "SELECT id FROM zixly_enqueue('trading-sweep', '$P', tenant_id => 'initech')")
+zx_sql "INSERT INTO zixly.trading_sweep_results (id, job_id, tenant_id, sweep_run_id, ticker, strategy_type,
+            fast_period, slow_period, rank, score, sharpe_ratio, total_return_pct, max_drawdown_pct, total_trades)
+        VALUES ('s1', '$SH_JOB', 'initech', 'run-4', 'DAX', 'SMA', 10, 30, 1, 0.9, 0.9, 3, 20, 4),
+               ('s2', '$SH_JOB', 'initech', 'run-4', 'DAX', 'SMA', 15, 30, 2, 'NaN', 'NaN', 3, 20, 4)" >/dev/null
 
 app_start
 login() { req POST /api/login -H 'Content-Type: application/json' --data-binary "$1"; }
@@ -70,6 +90,7 @@ is "$ST" 415 "login as text/plain: 415"
 req GET /api/login
 is "$ST" 405 "GET /api/login: 405"
 B_TOKEN=$(login '{"email":"bob@globex.test","password":"bob-password"}'; jget '{token}')
+C_TOKEN=$(login '{"email":"carol@initech.test","password":"carol-password"}'; jget '{token}')
 
 # ---------------------------------------------------------------- tokens
 now=$(date +%s)
@@ -167,6 +188,22 @@ is "$(jget '{id}')" "$DONE" "the job"
 is "$(jget '{top_results}->@*')" 10 "with its top 10 results"
 is "$(jget 'join(",", map { $_->{rank} } @{$v->{top_results}})')" "1,2,3,4,5,6,7,8,9,10" "ordered by score"
 is "$(jget '{top_results}[0]{sharpe_ratio}')" 2.75 "numbers are numbers"
+req GET "/api/pipelines/$DD_JOB" -H "Authorization: Bearer $C_TOKEN"
+is "$(jget 'join(",", map { $_->{rank} } @{$v->{top_results}})')" "1,2,3,4,5,6,7,8,9,10" \
+	"a max_drawdown_pct sweep's results by rank too (lowest drawdown first)"
+is "$(jget '{top_results}[0]{score}')" 3 "its best is the lowest drawdown"
+req GET "/api/pipelines?limit=100" -H "Authorization: Bearer $C_TOKEN"
+is "$(jget "join(',', map { \$_->{rank} } @{(grep { \$_->{id} eq '$DD_JOB' } @{\$v->{jobs}})[0]{top_results}})")" \
+	"1,2,3,4,5" "the list's top 5 of a max_drawdown_pct sweep are ranks 1 to 5"
+dd_json=$(jget "(grep { \$_->{id} eq '$DD_JOB' } @{\$v->{jobs}})[0]")
+is "$(jget '{result}{combinations} // "none"' "$dd_json")" 10 "the list gives the job's result summary"
+is "$(jget 'exists $v->{result}{artifact}{path} ? "path" : "none"' "$dd_json")" none "but not the server's file path"
+is "$(jget 'exists $v->{result}{equity_curve} ? "curve" : "none"' "$dd_json")" none "nor the equity curve"
+req GET "/api/pipelines/$DD_JOB" -H "Authorization: Bearer $C_TOKEN"
+is "$(jget 'exists $v->{result}{artifact}{path} ? "path" : "none"')" none "the job's detail has no file path either"
+is "$(jget '"$v->{result}{artifact}{rows} " . scalar @{$v->{result}{equity_curve}{dates}}')" "10 1" \
+	"but the rest of the artifact's summary and the equity curve"
+ok "$(case $BODY in *secret.csv*) echo 1 ;; *) echo 0 ;; esac)" "the path is nowhere in the answer"
 api GET "/api/pipelines/$B_JOB"
 is "$ST" 404 "another tenant's job: 404"
 ok "$(is_error_json; echo $?)" "404 body is {error,message}"
@@ -246,6 +283,19 @@ is "$ST" 200 "top strategies: 200"
 is "$(jget '{strategies}->@*')" 10 "ten by default"
 is "$(jget '{strategies}[0]{result}{rank}')" 1 "the best first"
 is "$(jget '{strategies}[0]{job_id}')" "$DONE" "with its job"
+is "$(jget '{objective}')" sharpe_ratio "ranked by sharpe_ratio by default"
+req GET "/api/strategies/top?ticker=DAX" -H "Authorization: Bearer $C_TOKEN"
+is "$(jget 'join(",", map { $_->{result}{score} } @{$v->{strategies}})')" 0.9 \
+	"only sweeps ranked by the same objective are compared (no drawdowns, no NaN)"
+req GET "/api/strategies/top?ticker=DAX&objective=max_drawdown_pct&limit=3" -H "Authorization: Bearer $C_TOKEN"
+is "$ST" 200 "objective=max_drawdown_pct: 200"
+is "$(jget 'join(",", map { $_->{result}{score} } @{$v->{strategies}})')" "3,4,5" "lowest drawdown first"
+is "$(jget '{strategies}[0]{job_id}')" "$DD_JOB" "from the drawdown sweep"
+for o in bogus SHARPE_RATIO "sharpe_ratio'--"; do
+	api GET "/api/strategies/top?ticker=DAX&objective=$o"
+	is "$ST" 400 "objective=$o: 400"
+	like "$(jget '{message}')" '"objective": must be one of sharpe_ratio' "the message names objective and the choices"
+done
 api GET "/api/strategies/top?ticker=DAX&limit=3"
 is "$(jget '{strategies}->@*')" 3 "limit=3"
 req GET "/api/strategies/top?ticker=DAX" -H "Authorization: Bearer $B_TOKEN"
@@ -257,7 +307,7 @@ is "$ST" 400 "a ticker with spaces (an injection attempt): 400"
 api GET "/api/strategies/top?ticker=DAX');DELETE%2FROM%2Fzixly.trading_sweep_results;--"
 is "$ST" 200 "an injection without spaces is just an unknown ticker"
 is "$(jget '{strategies}->@*')" 0 "nothing found for it"
-is "$(zx_sql "SELECT count(*) FROM zixly.trading_sweep_results")" 13 "and the results are intact"
+is "$(zx_sql "SELECT count(*) FROM zixly.trading_sweep_results")" 25 "and the results are intact"
 
 # ---------------------------------------------------------------- POST /api/pipelines
 api POST /api/pipelines -H 'Content-Type: application/json' --data-binary "$P"

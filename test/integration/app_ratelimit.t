@@ -3,6 +3,8 @@
 # instances sharing one database: a burst of concurrent requests gets exactly the limit's worth
 # of 202s and 429s for the rest (Retry-After, RateLimit-Policy, RateLimit headers, JSON body);
 # another key is not affected. /metrics gives the same numbers whichever worker answers.
+# Logins are throttled per email (ZIXLY_LOGIN_RATE_LIMIT): past the limit a 429 with
+# Retry-After, even for the right password; other emails are not affected.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$ZX_ROOT/kore-app/test/app_helpers.sh"
 
@@ -69,6 +71,34 @@ done
 is "$same" 8 "eight scrapes agree on the 202 count of instance A ($((accepted_a + 1)):$values)"
 q=$(curl -s "$A_URL/metrics" | awk '/^pipeline_jobs_queued_total/ {print $2}')
 is "$q" "$((accepted_a + 1))" "pipeline_jobs_queued_total counts instance A's jobs"
+
+# ---------------------------------------------------------------- logins
+zx_sql "SELECT zixly_create_user('acme', 'dave@acme.test', 'dave-password')" >/dev/null
+zx_sql "SELECT zixly_create_user('acme', 'erin@acme.test', 'erin-password')" >/dev/null
+login() { req POST /api/login -H 'Content-Type: application/json' --data-binary "$1"; }
+while [ $(( $(date +%s) % 60 )) -ge 45 ]; do sleep 1; done
+codes=""
+for i in $(seq 1 10); do
+	login '{"email":"dave@acme.test","password":"guess-'"$i"'"}'
+	codes="$codes $ST"
+done
+is "$codes" "$(printf ' 401%.0s' $(seq 1 10))" "ten wrong passwords for one email: 401 each"
+login '{"email":"dave@acme.test","password":"guess-11"}'
+is "$ST" 429 "the eleventh attempt within the minute: 429"
+is "$(jget '{error}')" rate_limited "429 body says rate_limited"
+like "$(jget '{message}')" 'too many login attempts.*at most 10 a minute' "the message says why"
+retry=$(hdr retry-after)
+ok "$([ -n "$retry" ] && [ "$retry" -ge 1 ] && [ "$retry" -le 60 ] && echo 0 || echo 1)" "login 429 has Retry-After in seconds ($retry)"
+like "$(hdr ratelimit-policy)" '^"per-email";q=10;w=60$' "login 429 has RateLimit-Policy"
+login '{"email":"dave@acme.test","password":"dave-password"}'
+is "$ST" 429 "the right password is refused too while limited (the password is not checked)"
+login '{"email":"DAVE@acme.test","password":"guess-12"}'
+is "$ST" 429 "emails are counted case-insensitively"
+B_ST=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+	--data-binary '{"email":"dave@acme.test","password":"dave-password"}' "$B_URL/api/login")
+is "$B_ST" 429 "and on the other instance (the count is in the database)"
+login '{"email":"erin@acme.test","password":"erin-password"}'
+is "$ST" 200 "another email logs in"
 
 app_stop
 ok "$(app_log_clean; echo $?)" "instance A's log is clean"
