@@ -18,6 +18,7 @@ struct jc {
 	size_t		 pos;
 	int		 depth;
 	int		 max_depth;
+	size_t		 members;	/* of every object, nested ones too */
 };
 
 static enum zx_json_status	jc_value(struct jc *);
@@ -199,6 +200,7 @@ jc_container(struct jc *p, char close)
 				return (jc_bad(p, ZX_JC_SYNTAX));
 			if ((r = jc_string(p)) != ZX_JC_OK)
 				return (r);
+			p->members++;
 			jc_ws(p);
 			if (p->pos >= p->len || p->s[p->pos] != ':')
 				return (jc_bad(p, ZX_JC_SYNTAX));
@@ -251,9 +253,10 @@ jc_value(struct jc *p)
 }
 
 enum zx_json_status
-zx_json_check(const char *s, size_t len, int max_depth, size_t *at)
+zx_json_check(const char *s, size_t len, int max_depth, size_t *at,
+    size_t *members)
 {
-	struct jc		p = { s, len, 0, 0, max_depth };
+	struct jc		p = { s, len, 0, 0, max_depth, 0 };
 	enum zx_json_status	r;
 
 	if ((r = jc_value(&p)) == ZX_JC_OK) {
@@ -262,6 +265,8 @@ zx_json_check(const char *s, size_t len, int max_depth, size_t *at)
 			r = ZX_JC_TRAILING;
 	}
 	*at = p.pos;
+	if (members != NULL)
+		*members = p.members;
 	return (r);
 }
 

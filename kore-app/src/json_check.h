@@ -27,10 +27,12 @@ enum zx_json_status {
 /*
  * Whether s[0..len) is exactly one JSON value, with optional whitespace
  * around it, nested at most max_depth levels (an object is one level).
- * On an error, *at is the offset of the offending byte.
+ * On an error, *at is the offset of the offending byte. *members (if not
+ * NULL) is the number of name/value pairs in all its objects as written:
+ * more than a parser keeps when a name appears twice in one object.
  */
 enum zx_json_status zx_json_check(const char *s, size_t len, int max_depth,
-	    size_t *at);
+	    size_t *at, size_t *members);
 
 /* What went wrong, as a short phrase ("a raw control character ..."). */
 const char	*zx_json_strerror(enum zx_json_status);

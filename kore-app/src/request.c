@@ -41,6 +41,24 @@ printable_ascii(const char *s, size_t len)
 	return (1);
 }
 
+/* Name/value pairs of every object in o, nested ones included. */
+static size_t
+json_members(struct json_object *o)
+{
+	size_t	n = 0, i;
+
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, key, v) {
+			(void)key;
+			n += 1 + json_members(v);
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		for (i = 0; i < json_object_array_length(o); i++)
+			n += json_members(json_object_array_get_idx(o, i));
+	}
+	return (n);
+}
+
 /*
  * The shared part of body parsing: limits, then a strict parse into an
  * object. Returns 0 with *out set, or an HTTP status with err filled.
@@ -54,7 +72,7 @@ body_json(const char *body, size_t len, size_t max, struct json_object **out,
 	enum json_tokener_error	 jerr;
 	enum zx_json_status	 jst;
 	char			 msg[256];
-	size_t			 i, at;
+	size_t			 i, at, members;
 
 	*out = NULL;
 	if (len > max) {
@@ -83,7 +101,8 @@ body_json(const char *body, size_t len, size_t max, struct json_object **out,
 	}
 
 	/* Exactly JSON (json_check.c), then json-c to read the options. */
-	if ((jst = zx_json_check(body, len, ZX_JSON_DEPTH, &at)) != ZX_JC_OK) {
+	if ((jst = zx_json_check(body, len, ZX_JSON_DEPTH, &at,
+	    &members)) != ZX_JC_OK) {
 		if (jst == ZX_JC_TOO_DEEP) {
 			(void)snprintf(msg, sizeof(msg), "malformed JSON: nested "
 			    "deeper than %d levels", ZX_JSON_DEPTH);
@@ -110,6 +129,16 @@ body_json(const char *body, size_t len, size_t max, struct json_object **out,
 		(void)snprintf(msg, sizeof(msg), "the JSON body cannot be "
 		    "read: %s", json_tokener_error_desc(jerr));
 		zx_error_body(err, "invalid_json", msg, NULL);
+		return (400);
+	}
+	/*
+	 * json-c, like jsonb, keeps the last of a name given twice in one
+	 * object: {"ticker":"DAX",...,"ticker":"CAC"} would run CAC unnoticed.
+	 */
+	if (json_members(obj) != members) {
+		json_object_put(obj);
+		zx_error_body(err, "invalid_payload", "a name appears twice in "
+		    "one object of the JSON body; give each field once", NULL);
 		return (400);
 	}
 	*out = obj;

@@ -149,6 +149,12 @@ bad_body "a trailing comma" '{"ticker":"BTC-USD",}' invalid_json
 bad_body "single quotes" "{'ticker':'BTC-USD'}" invalid_json
 bad_body "a comment" '{"ticker":"BTC-USD" /* hi */}' invalid_json
 bad_body "NaN" '{"ticker":NaN}' invalid_json
+# a name given twice: JSON parsers keep the last, so the job would run CAC unnoticed
+bad_body "ticker given twice" '{"ticker":"DAX","fast_range":[10,20],"slow_range":[20,30],"step":5,"strategy_type":"SMA","ticker":"CAC"}' invalid_payload
+like "$(jget '{message}')" 'a name appears twice in one object' "a name given twice: the message says so"
+bad_body "ticker twice, once escaped" '{"ticker":"DAX","fast_range":[10,20],"slow_range":[20,30],"step":5,"strategy_type":"SMA","\u0074icker":"CAC"}' invalid_payload
+bad_body "a name twice in a nested object" '{"ticker":"DAX","fast_range":[10,20],"slow_range":[20,30],"step":5,"strategy_type":"SMA","x":{"a":1,"a":2}}' invalid_payload
+like "$(jget '{message}')" 'a name appears twice in one object' "... said before the unknown field x"
 nested=$(printf '{"a":%s1%s}' "$(printf '[%.0s' $(seq 1 200))" "$(printf ']%.0s' $(seq 1 200))")
 bad_body "200 levels of nesting" "$nested" invalid_json
 like "$(jget '{message}')" 'nested deeper than 32' "nesting: the message says why"

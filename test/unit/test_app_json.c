@@ -27,7 +27,7 @@ run_cases(const struct jcase *c, size_t n, int depth)
 
 	for (i = 0; i < n; i++) {
 		at = 999;
-		r = zx_json_check(c[i].text, strlen(c[i].text), depth, &at);
+		r = zx_json_check(c[i].text, strlen(c[i].text), depth, &at, NULL);
 		if (r != c[i].want)
 			fail_msg("%s: got %d (%s), want %d", c[i].text, r,
 			    zx_json_strerror(r), c[i].want);
@@ -140,7 +140,7 @@ test_depth(void **state)
 	/* 100000 '[' stop at the limit: no deep recursion, no crash. */
 	s = malloc(n);
 	memset(s, '[', n);
-	assert_int_equal(zx_json_check(s, n, 32, &at), ZX_JC_TOO_DEEP);
+	assert_int_equal(zx_json_check(s, n, 32, &at, NULL), ZX_JC_TOO_DEEP);
 	assert_int_equal(at, 32);
 	free(s);
 }
@@ -158,6 +158,34 @@ test_messages(void **state)
 	assert_non_null(strstr(zx_json_strerror(ZX_JC_NUMBER), "NaN"));
 }
 
+/* Name/value pairs as written, in every object: what a parser that keeps one per name drops. */
+static void
+test_members(void **state)
+{
+	static const struct {
+		const char	*text;
+		size_t		 members;
+	} c[] = {
+		{"{}", 0}, {"[]", 0}, {"1", 0}, {"\"a:b\"", 0},
+		{"{\"a\":1}", 1},
+		{"{\"a\":1,\"a\":2}", 2},
+		{"{\"a\":{\"b\":[{\"c\":1,\"d\":2}]},\"e\":[1,{}]}", 5},
+		{"{\"ticker\":\"DAX\",\"\\u0074icker\":\"CAC\"}", 2},
+		{"[{\"x\":1},{\"x\":1}]", 2},
+	};
+	size_t	i, at, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		n = 99;
+		assert_int_equal(zx_json_check(c[i].text, strlen(c[i].text), 8,
+		    &at, &n), ZX_JC_OK);
+		if (n != c[i].members)
+			fail_msg("%s: %zu members, want %zu", c[i].text, n,
+			    c[i].members);
+	}
+}
+
 int
 main(void)
 {
@@ -166,6 +194,7 @@ main(void)
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_members),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
