@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,28 @@ body_json(const char *body, size_t len, size_t max, struct json_object **out,
 	return (0);
 }
 
+/*
+ * A JSON number without a fractional part (1, or 1.0 as the extension
+ * reads the sweep's own fields), into *n; 0 for anything else.
+ */
+static int
+json_whole(struct json_object *v, int64_t *n)
+{
+	double	d;
+
+	if (json_object_is_type(v, json_type_int)) {
+		*n = json_object_get_int64(v);
+		return (1);
+	}
+	if (!json_object_is_type(v, json_type_double))
+		return (0);
+	d = json_object_get_double(v);
+	if (!isfinite(d) || d != trunc(d) || fabs(d) > 9007199254740992.0)
+		return (0);
+	*n = (int64_t)d;
+	return (1);
+}
+
 static int
 option_error(struct zx_buf *err, const char *field, const char *why)
 {
@@ -178,9 +201,7 @@ zx_job_body_parse(const char *body, size_t len, struct zx_job_body *out,
 		return (r);
 
 	if (json_object_object_get_ex(obj, "priority", &v)) {
-		n = json_object_get_int64(v);
-		if (!json_object_is_type(v, json_type_int) ||
-		    n < INT32_MIN || n > INT32_MAX) {
+		if (!json_whole(v, &n) || n < INT32_MIN || n > INT32_MAX) {
 			json_object_put(obj);
 			return (option_error(err, "priority",
 			    "must be an integer from -2147483648 to 2147483647"));

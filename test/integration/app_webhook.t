@@ -68,7 +68,10 @@ post -H "X-API-Key: $KEY" --data-binary '{"ticker":"ETH-USD","fast_range":[5,10]
 is "$ST" 202 "optional fields and a priority are accepted"
 is "$(zx_sql "SELECT priority || ' ' || (parameters ? 'priority') FROM zixly.pipeline_jobs WHERE id = '$(jget '{job_id}')'")" "7 false" \
 	"priority is a job option, not a sweep parameter"
-is "$(jobs)" $((before + 4)) "four jobs were stored"
+post -H "X-API-Key: $KEY" --data-binary '{"ticker":"ETH-USD","fast_range":[5.0,10],"slow_range":[20,40],"step":5,"strategy_type":"EMA","priority":3.0}'
+is "$ST" 202 "a priority written 3.0 is read as 3, like the sweep's own numbers (5.0)"
+is "$(zx_sql "SELECT priority FROM zixly.pipeline_jobs WHERE id = '$(jget '{job_id}')'")" 3 "... and stored as 3"
+is "$(jobs)" $((before + 5)) "five jobs were stored"
 
 # ---------------------------------------------------------------- credentials
 n=$(jobs)
@@ -123,6 +126,8 @@ is "$ST" 400 "a non-integer priority: 400"
 is "$(jget '{details}[0]{field}')" priority "details name priority"
 post -H "X-API-Key: $KEY" --data-binary '{"ticker":"BTC-USD","fast_range":[10,20],"slow_range":[20,30],"step":5,"strategy_type":"SMA","priority":99999999999}'
 is "$ST" 400 "a priority beyond int32: 400"
+post -H "X-API-Key: $KEY" --data-binary '{"ticker":"BTC-USD","fast_range":[10,20],"slow_range":[20,30],"step":5,"strategy_type":"SMA","priority":1.5}'
+is "$ST" 400 "a fractional priority: 400"
 post -H "X-API-Key: $KEY" --data-binary '{"ticker":"BTC-USD","fast_range":[10,1e400],"slow_range":[20,30],"step":5,"strategy_type":"SMA"}'
 is "$ST" 400 "a huge number: 400"
 post -H "X-API-Key: $KEY" --data-binary '{"ticker":"BTC\u0000","fast_range":[10,20],"slow_range":[20,30],"step":5,"strategy_type":"SMA"}'
