@@ -779,8 +779,13 @@ psql -qX -c "SELECT zixly_enqueue('noop', '{}', tenant_id => 'a'), zixly_enqueue
 	zixly_enqueue('noop', '{}', tenant_id => 'b', run_at => now() + interval '1 day')" >/dev/null
 mon() { psql -qXAt -U zixly_monitor -v ON_ERROR_STOP=1 -c "$1" 2>&1; }
 is "$(mon "$(cat "$KEDA_QUERY_OUT")")" "3" "the KEDA ScaledObject's query runs as zixly_monitor and counts every tenant's QUEUED jobs"
-is "$(mon "SELECT count(DISTINCT tenant_id) FROM zixly.pipeline_jobs")" "2" "zixly_monitor sees every tenant's jobs"
+is "$(mon "SELECT count(DISTINCT tenant_id) FROM zixly.monitor_jobs")" "2" "zixly_monitor sees every tenant's jobs (zixly.monitor_jobs)"
 like "$(mon "SELECT result FROM zixly.pipeline_jobs LIMIT 1")" 'permission denied' "zixly_monitor cannot read job results"
+psql -qX -c "SELECT zixly_enqueue('trading-sweep', '{\"ticker\":\"DAX\",\"fast_range\":[10,20],\"slow_range\":[20,30],\"step\":5,\"strategy_type\":\"SMA\",\"webhook_url\":\"https://hooks.example/t?token=s3cret\"}', tenant_id => 'a')" >/dev/null
+like "$(mon "SELECT parameters FROM zixly.pipeline_jobs LIMIT 1")" 'permission denied' \
+	"zixly_monitor cannot read jobs' parameters, where webhook URLs (and their tokens) are"
+is "$(mon "SELECT string_agg(DISTINCT ticker, ',') FROM zixly.monitor_jobs")" DAX "... only the ticker, through zixly.monitor_jobs"
+ok "$(mon "SELECT * FROM zixly.monitor_jobs" | grep -q s3cret && echo 1 || echo 0)" "... and no row of it holds the webhook URL's token"
 like "$(mon "SELECT zixly_cancel(id) FROM zixly.pipeline_jobs LIMIT 1")" 'permission denied|read-only' "zixly_monitor cannot change jobs"
 like "$(mon "SELECT count(*) FROM zixly.api_keys")" 'permission denied' "zixly_monitor cannot read API keys"
 # ... through its own policies, not BYPASSRLS, which would reach every database of the cluster
