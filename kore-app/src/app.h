@@ -224,6 +224,9 @@ int	 zx_ratelimit_rows(struct http_request *, struct zx_ctx *,
 	    struct kore_pgsql *);
 int	 zx_ratelimit_apply(struct http_request *, struct zx_ctx *, int,
 	    const char *, const char *, const char *);
+int	 zx_ratelimit_window(struct http_request *, struct zx_ctx *,
+	    const char *, long, const char *, const char *, const char *,
+	    const char *);
 const char *zx_ratelimit_param(void);
 
 #endif

@@ -59,8 +59,8 @@ struct login_state {
 	char		*email;
 	char		*password;
 	int		 found;
-	int		 limited;	/* over the per-email limit */
-	char		 retry_after[16];	/* seconds, from the database */
+	/* the per-email rate limit's hit: allowed (empty: no answer), ... */
+	char		 allowed[4], remaining[16], reset[16];
 	char		 limit[24];	/* as sent to SQL */
 	char		 user_id[ZX_ID_MAX + 1];
 	char		 tenant_id[ZX_ID_MAX + 1];
@@ -276,8 +276,8 @@ login_next(struct http_request *req, struct zx_ctx *ctx, struct zx_stmt *st)
 	 * address is stored); the password is checked only when allowed (the
 	 * lateral subquery's condition on r alone is a one-time filter).
 	 */
-	st->sql = "SELECT r.allowed, r.reset_seconds, u.user_id, u.tenant_id, "
-	    "u.email FROM zixly_rate_limit('login:' || pg_catalog.encode("
+	st->sql = "SELECT r.allowed, r.remaining, r.reset_seconds, u.user_id, "
+	    "u.tenant_id, u.email FROM zixly_rate_limit('login:' || pg_catalog.encode("
 	    "pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.lower($1), "
 	    "'UTF8')), 'hex'), $3::integer, 60) AS r "
 	    "LEFT JOIN LATERAL (SELECT * FROM zixly_authenticate_user($1, $2) "
@@ -299,45 +299,35 @@ login_rows(struct http_request *req, struct zx_ctx *ctx,
 	(void)req;
 	if (kore_pgsql_ntuples(sql) != 1)
 		return;
-	if (strcmp(kore_pgsql_getvalue(sql, 0, 0), "t") != 0) {
-		ls->limited = 1;
-		(void)kore_strlcpy(ls->retry_after,
-		    kore_pgsql_getvalue(sql, 0, 1), sizeof(ls->retry_after));
-		return;
-	}
-	if (PQgetisnull(sql->result, 0, 2))
-		return;		/* wrong email or password */
+	(void)kore_strlcpy(ls->allowed, kore_pgsql_getvalue(sql, 0, 0),
+	    sizeof(ls->allowed));
+	(void)kore_strlcpy(ls->remaining, kore_pgsql_getvalue(sql, 0, 1),
+	    sizeof(ls->remaining));
+	(void)kore_strlcpy(ls->reset, kore_pgsql_getvalue(sql, 0, 2),
+	    sizeof(ls->reset));
+	if (PQgetisnull(sql->result, 0, 3))
+		return;		/* limited, or a wrong email or password */
 	ls->found = 1;
-	(void)kore_strlcpy(ls->user_id, kore_pgsql_getvalue(sql, 0, 2),
+	(void)kore_strlcpy(ls->user_id, kore_pgsql_getvalue(sql, 0, 3),
 	    sizeof(ls->user_id));
-	(void)kore_strlcpy(ls->tenant_id, kore_pgsql_getvalue(sql, 0, 3),
+	(void)kore_strlcpy(ls->tenant_id, kore_pgsql_getvalue(sql, 0, 4),
 	    sizeof(ls->tenant_id));
-	ls->user_email = zx_xstrdup(kore_pgsql_getvalue(sql, 0, 4));
+	ls->user_email = zx_xstrdup(kore_pgsql_getvalue(sql, 0, 5));
 }
 
 static void
 login_done(struct http_request *req, struct zx_ctx *ctx)
 {
 	struct login_state	*ls = (struct login_state *)ctx;
-	char			*token, when[32], msg[128];
+	char			*token, when[32];
 	int64_t			 exp;
 
 	if (ctx->status != 0)
 		return;
-	if (ls->limited) {
-		http_response_header(req, "retry-after", ls->retry_after);
-		(void)snprintf(msg, sizeof(msg), "\"per-email\";q=%ld;w=60",
-		    zx_config.login_rate_limit);
-		http_response_header(req, "ratelimit-policy", msg);
-		(void)snprintf(msg, sizeof(msg), "\"per-email\";r=0;t=%s",
-		    ls->retry_after);
-		http_response_header(req, "ratelimit", msg);
-		(void)snprintf(msg, sizeof(msg), "too many login attempts for "
-		    "this email (at most %ld a minute); retry in %s s",
-		    zx_config.login_rate_limit, ls->retry_after);
-		zx_fail(ctx, 429, "rate_limited", msg);
+	if (ls->allowed[0] != '\0' && !zx_ratelimit_window(req, ctx,
+	    "per-email", zx_config.login_rate_limit, ls->allowed, ls->remaining,
+	    ls->reset, "too many login attempts for this email"))
 		return;
-	}
 	if (!ls->found) {
 		zx_fail(ctx, 401, "invalid_credentials",
 		    "the email or password is wrong");

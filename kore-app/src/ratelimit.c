@@ -31,6 +31,35 @@ zx_ratelimit_param(void)
 }
 
 /*
+ * One zixly_rate_limit hit (allowed, remaining, reset: its columns) of a
+ * one-minute window of limit hits, named policy in the headers. Returns 1
+ * when allowed; otherwise the 429 is set, its message starting with what
+ * was too many, and 0 returned.
+ */
+int
+zx_ratelimit_window(struct http_request *req, struct zx_ctx *ctx,
+    const char *policy, long limit, const char *allowed,
+    const char *remaining, const char *reset, const char *too_many)
+{
+	char	h[160];
+
+	(void)snprintf(h, sizeof(h), "\"%s\";q=%ld;w=60", policy, limit);
+	http_response_header(req, "ratelimit-policy", h);
+	(void)snprintf(h, sizeof(h), "\"%s\";r=%s;t=%s", policy, remaining,
+	    reset);
+	http_response_header(req, "ratelimit", h);
+
+	if (strcmp(allowed, "t") != 0) {
+		http_response_header(req, "retry-after", reset);
+		(void)snprintf(h, sizeof(h), "%s (at most %ld a minute); retry "
+		    "in %s s", too_many, limit, reset);
+		zx_fail(ctx, 429, "rate_limited", h);
+		return (0);
+	}
+	return (1);
+}
+
+/*
  * Applies a key check and rate-limit result: found says whether the key
  * is valid. Returns 1 when the request may go on (ctx->tenant set);
  * otherwise the 401 or 429 answer is set and 0 returned.
@@ -39,8 +68,6 @@ int
 zx_ratelimit_apply(struct http_request *req, struct zx_ctx *ctx, int found,
     const char *allowed, const char *remaining, const char *reset)
 {
-	char	h[96];
-
 	if (!found) {
 		http_response_header(req, "www-authenticate",
 		    "Bearer realm=\"zixly\", error=\"invalid_token\"");
@@ -48,21 +75,8 @@ zx_ratelimit_apply(struct http_request *req, struct zx_ctx *ctx, int found,
 		    "the API key is not valid (unknown, revoked or malformed)");
 		return (0);
 	}
-
-	(void)snprintf(h, sizeof(h), "\"per-key\";q=%ld;w=60",
-	    zx_config.rate_limit);
-	http_response_header(req, "ratelimit-policy", h);
-	(void)snprintf(h, sizeof(h), "\"per-key\";r=%s;t=%s", remaining, reset);
-	http_response_header(req, "ratelimit", h);
-
-	if (strcmp(allowed, "t") != 0) {
-		http_response_header(req, "retry-after", reset);
-		(void)snprintf(h, sizeof(h), "at most %ld requests a minute "
-		    "per API key; retry in %s s", zx_config.rate_limit, reset);
-		zx_fail(ctx, 429, "rate_limited", h);
-		return (0);
-	}
-	return (1);
+	return (zx_ratelimit_window(req, ctx, "per-key", zx_config.rate_limit,
+	    allowed, remaining, reset, "too many requests for this API key"));
 }
 
 /* The same, from the row of ZX_RATELIMIT_SQL (tenant, allowed, ...). */
