@@ -24,22 +24,9 @@ zx_cluster_start
 zx_db_create worker_sweep
 zx_load_prices
 
-# A one-shot HTTP receiver for the completion callback: saves the request, answers 204.
-HOOK_PORT=$(zx_free_port)
-zx_spawn "$ZW_TMP/hook.log" perl -MIO::Socket::INET -e '
-	my ($port, $out) = @ARGV;
-	my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $port, Listen => 1,
-		ReuseAddr => 1) or die "listen: $!";
-	$| = 1; print "listening\n";
-	my $c = $s->accept or die "accept: $!";
-	my ($head, $len) = ("", 0);
-	while (defined(my $l = <$c>)) { $head .= $l; last if $l eq "\r\n"; }
-	$len = $1 if $head =~ /^Content-Length:\s*(\d+)/mi;
-	read($c, my $body, $len);
-	open my $f, ">", "$out.tmp" or die; print $f $head, "\n", $body; close $f; rename "$out.tmp", $out;
-	print $c "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-	close $c;' "$HOOK_PORT" "$ZW_TMP/hook.out"
-zx_wait_for "webhook receiver" 10 grep -q listening "$ZW_TMP/hook.log" || bail "webhook receiver did not start"
+# An HTTP receiver for the completion callback (zw_receiver): saves each request, answers 204.
+zw_receiver "$ZW_TMP/hooks"
+HOOK_PORT=$ZW_RECEIVER_PORT
 
 DEAD_PORT=$(zx_free_port)	# nothing listens there: that callback fails, the job does not
 unset ZIXLY_WEBHOOK_SECRET
@@ -138,8 +125,8 @@ is "$(zx_sql "SELECT count(*) || '/' || count(*) FILTER (WHERE sweep_run_id = 's
 	"10/0" "rows left from an earlier attempt were replaced, not added to"
 
 # ---------------------------------------------------------------- webhook
-zx_wait_for "webhook call" 10 test -s "$ZW_TMP/hook.out"
-hook=$(cat "$ZW_TMP/hook.out" 2>/dev/null)
+zx_wait_for "webhook call" 10 test -e "$ZW_TMP/hooks/001.body"
+hook=$(cat "$ZW_TMP/hooks/001.head" "$ZW_TMP/hooks/001.body" 2>/dev/null)
 like "$hook" '^POST /hook HTTP/1.1' "the completion callback is a POST to webhook_url"
 like "$hook" "\"job_id\":\"$J_SMA\"" "it names the job"
 like "$hook" '"status":"COMPLETED"' "and its status"

@@ -27,35 +27,10 @@ zx_load_prices
 
 SECRET="whsec_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 HOOKS=$ZW_TMP/hooks
-mkdir -p "$HOOKS"
 
-# The receiver: every request saved as NNN.head (request line and headers) and NNN.body; a
-# request for /redirect is answered 302 to /landed, any other 204.
-PORT=$(zx_free_port)
-zx_spawn "$ZW_TMP/receiver.log" perl -MIO::Socket::INET -e '
-	my ($port, $dir) = @ARGV;
-	my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $port, Listen => 16,
-		ReuseAddr => 1) or die "listen: $!";
-	$| = 1; print "listening\n";
-	my $n = 0;
-	while (my $c = $s->accept) {
-		my ($head, $len) = ("", 0);
-		while (defined(my $l = <$c>)) { $head .= $l; last if $l eq "\r\n"; }
-		$len = $1 if $head =~ /^Content-Length:\s*(\d+)/mi;
-		my $body = "";
-		read($c, $body, $len) if $len;
-		my $f = sprintf("%s/%03d", $dir, ++$n);
-		open my $h, ">", "$f.head" or die; print $h $head; close $h;
-		open my $b, ">", "$f.tmp" or die; print $b $body; close $b; rename "$f.tmp", "$f.body";
-		if ($head =~ m{^POST /redirect }) {
-			print $c "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:$port/landed\r\n" .
-				"Content-Length: 0\r\nConnection: close\r\n\r\n";
-		} else {
-			print $c "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-		}
-		close $c;
-	}' "$PORT" "$HOOKS"
-zx_wait_for "receiver" 10 grep -q listening "$ZW_TMP/receiver.log" || bail "receiver did not start"
+# The receiver (zw_receiver): every request saved as NNN.head and NNN.body.
+zw_receiver "$HOOKS"
+PORT=$ZW_RECEIVER_PORT
 
 # hook_of JOB: the NNN of the first request whose body names JOB (empty if none).
 hook_of() { grep -l "\"job_id\":\"$1\"" "$HOOKS"/*.body 2>/dev/null | head -1 | sed 's/\.body$//'; }

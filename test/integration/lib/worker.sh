@@ -28,6 +28,40 @@ zw_start() {
 		{ cat "$ZW_TMP/$name.log" >&2; bail "worker $name did not start"; }
 }
 
+# zw_receiver DIR: starts a local HTTP receiver for job callbacks and sets ZW_RECEIVER_PORT.  Every
+# request is saved as DIR/NNN.head (request line and headers) and DIR/NNN.body (the body, in
+# place once complete); a POST to /redirect is answered 302 to /landed, any other 204.
+zw_receiver() {
+	local dir=$1
+	mkdir -p "$dir"
+	ZW_RECEIVER_PORT=$(zx_free_port)
+	zx_spawn "$dir/receiver.log" perl -MIO::Socket::INET -e '
+		my ($port, $dir) = @ARGV;
+		my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $port, Listen => 16,
+			ReuseAddr => 1) or die "listen: $!";
+		$| = 1; print "listening\n";
+		my $n = 0;
+		while (my $c = $s->accept) {
+			my ($head, $len) = ("", 0);
+			while (defined(my $l = <$c>)) { $head .= $l; last if $l eq "\r\n"; }
+			$len = $1 if $head =~ /^Content-Length:\s*(\d+)/mi;
+			my $body = "";
+			read($c, $body, $len) if $len;
+			my $f = sprintf("%s/%03d", $dir, ++$n);
+			open my $h, ">", "$f.head" or die; print $h $head; close $h;
+			open my $b, ">", "$f.tmp" or die; print $b $body; close $b; rename "$f.tmp", "$f.body";
+			if ($head =~ m{^POST /redirect }) {
+				print $c "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:$port/landed\r\n" .
+					"Content-Length: 0\r\nConnection: close\r\n\r\n";
+			} else {
+				print $c "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+			}
+			close $c;
+		}' "$ZW_RECEIVER_PORT" "$dir"
+	zx_wait_for "callback receiver" 10 grep -q listening "$dir/receiver.log" ||
+		bail "the callback receiver did not start"
+}
+
 # zw_signal_wait PID SIGNAL SECONDS: sends SIGNAL to a worker this shell started and waits for
 # it.  Sets ZW_EXIT to its exit status, or "timeout".  (Not in $(...): a subshell cannot wait
 # for its parent's children.)
