@@ -132,9 +132,13 @@ zixly_enqueue(PG_FUNCTION_ARGS)
 	char	   *idem_key = NULL;
 	char		id[ZIXLY_ID_LEN + 1];
 	Datum		row;
+	bool		as_owner;
 	int			rc;
 
 	read_job_options(fcinfo, &o);
+	as_owner = ZixlyAppWritesAsOwner(ACL_INSERT);
+	if (as_owner)
+		ZixlyCheckAppTenant(o.tenant_id);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -162,7 +166,7 @@ zixly_enqueue(PG_FUNCTION_ARGS)
 				  " VALUES ($1, $2, $3, $4, $5, coalesce($6, pg_catalog.now()), $7, $8)"
 				  " RETURNING j",
 				  8, types);
-		rc = SPI_execute_plan(insert_plan, values, nulls, false, 1);
+		rc = ZixlyExecuteJobWrite(insert_plan, values, nulls, 1, as_owner);
 		if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 			elog(ERROR, "zixly: job insert failed: %s", SPI_result_code_string(rc));
 	}
@@ -175,7 +179,7 @@ zixly_enqueue(PG_FUNCTION_ARGS)
 				  " ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
 				  " DO NOTHING RETURNING j",
 				  9, types);
-		rc = SPI_execute_plan(insert_idem_plan, values, nulls, false, 1);
+		rc = ZixlyExecuteJobWrite(insert_idem_plan, values, nulls, 1, as_owner);
 		if (rc != SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "zixly: job insert failed: %s", SPI_result_code_string(rc));
 		if (SPI_processed == 0)
@@ -233,10 +237,14 @@ zixly_enqueue_batch(PG_FUNCTION_ARGS)
 	ErrorContextCallback errcb;
 	ZixlyEvents *events;
 	MemoryContext scratch;
+	bool		as_owner;
 	int			rc;
 
 	InitMaterializedSRF(fcinfo, 0);
 	read_job_options(fcinfo, &o);
+	as_owner = ZixlyAppWritesAsOwner(ACL_INSERT);
+	if (as_owner)
+		ZixlyCheckAppTenant(o.tenant_id);
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -297,7 +305,7 @@ zixly_enqueue_batch(PG_FUNCTION_ARGS)
 			  " ORDER BY u.n"
 			  " RETURNING j",
 			  8, types);
-	rc = SPI_execute_plan(plan, values, nulls, false, 0);
+	rc = ZixlyExecuteJobWrite(plan, values, nulls, 0, as_owner);
 	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != (uint64) n)
 		elog(ERROR, "zixly: batch insert failed: %s", SPI_result_code_string(rc));
 	ZixlyRowsToTuplestore(rsinfo);

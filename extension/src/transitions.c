@@ -58,28 +58,34 @@ attempt_arg(FunctionCallInfo fcinfo, int argno)
 	" locked_pid = NULL, locked_backend_start = NULL, lease_expires_at = NULL," \
 	" updated_at = pg_catalog.now()"
 
+static void read_job(Datum job_id);
 static void explain_no_row(Datum job_id, const char *worker_id, int32 attempt,
 						   const char *action);
 static Datum run_row_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *types,
 						  Datum *values, const char *nulls, Datum job_id,
-						  const char *worker_id, int32 attempt, const char *action);
+						  const char *worker_id, int32 attempt, const char *action,
+						  bool as_owner);
 
 /*
  * Runs an UPDATE ... RETURNING j for one job and returns the row, or
  * raises the reason the job could not take that transition.  attempt is
- * the one the caller says it runs, or NO_ATTEMPT.
+ * the one the caller says it runs, or NO_ATTEMPT.  as_owner: the app's
+ * cancel or retry, made as the table's owner (app_write.c) on a job the
+ * app can see, as its policy allowed before.
  */
 static Datum
 run_row_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *types, Datum *values,
 			 const char *nulls, Datum job_id, const char *worker_id, int32 attempt,
-			 const char *action)
+			 const char *action, bool as_owner)
 {
 	Datum		row;
 	int			rc;
 
 	SPI_connect();
+	if (as_owner)
+		read_job(job_id);
 	ZixlyPlan(cache, sql, nargs, types);
-	rc = SPI_execute_plan(*cache, values, nulls, false, 1);
+	rc = ZixlyExecuteJobWrite(*cache, values, nulls, 1, as_owner);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "zixly: %s failed: %s", action, SPI_result_code_string(rc));
 	if (SPI_processed == 0)
@@ -90,15 +96,12 @@ run_row_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *types, Datum *v
 	return row;
 }
 
+/* The job's status, owner and attempts as the caller sees it, in SPI_tuptable; else an error. */
 static void
-explain_no_row(Datum job_id, const char *worker_id, int32 attempt, const char *action)
+read_job(Datum job_id)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			types[1] = {TEXTOID};
-	char	   *id = TextDatumGetCString(job_id);
-	char	   *status;
-	char	   *owner;
-	char	   *held_attempt;
 	int			rc;
 
 	ZixlyPlan(&plan,
@@ -112,7 +115,18 @@ explain_no_row(Datum job_id, const char *worker_id, int32 attempt, const char *a
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("job \"%s\" does not exist", id)));
+				 errmsg("job \"%s\" does not exist", TextDatumGetCString(job_id))));
+}
+
+static void
+explain_no_row(Datum job_id, const char *worker_id, int32 attempt, const char *action)
+{
+	char	   *id = TextDatumGetCString(job_id);
+	char	   *status;
+	char	   *owner;
+	char	   *held_attempt;
+
+	read_job(job_id);
 	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	held_attempt = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
@@ -165,7 +179,7 @@ zixly_complete(PG_FUNCTION_ARGS)
 								 "   AND ($5 IS NULL OR j.attempts OPERATOR(pg_catalog.=) $5)"
 								 " RETURNING j",
 								 5, types, values, nulls, values[0], worker_id, attempt,
-								 "complete"));
+								 "complete", false));
 }
 
 /*
@@ -247,7 +261,8 @@ zixly_fail(PG_FUNCTION_ARGS)
 					   "   AND j.locked_by OPERATOR(pg_catalog.=) $2"
 					   "   AND ($5 IS NULL OR j.attempts OPERATOR(pg_catalog.=) $5)"
 					   " RETURNING j",
-					   5, types, values, nulls, values[0], worker_id, attempt, "fail");
+					   5, types, values, nulls, values[0], worker_id, attempt, "fail",
+					   false);
 	/* to be tried again later: waiting workers re-read when the next job is due */
 	if (strcmp(TextDatumGetCString(GetAttributeByName(DatumGetHeapTupleHeader(row), "status", &isnull)),
 			   "QUEUED") == 0)
@@ -282,7 +297,8 @@ zixly_release(PG_FUNCTION_ARGS)
 					   "   AND j.status OPERATOR(pg_catalog.=) 'RUNNING'"
 					   "   AND j.locked_by OPERATOR(pg_catalog.=) $2"
 					   " RETURNING j",
-					   2, types, values, NULL, values[0], worker_id, NO_ATTEMPT, "release");
+					   2, types, values, NULL, values[0], worker_id, NO_ATTEMPT, "release",
+					   false);
 	th = DatumGetHeapTupleHeader(row);
 	ZixlyWakeQueue(TextDatumGetCString(GetAttributeByName(th, "queue", &isnull)));
 	PG_RETURN_DATUM(row);
@@ -302,7 +318,8 @@ zixly_cancel(PG_FUNCTION_ARGS)
 								 " WHERE j.id OPERATOR(pg_catalog.=) $1"
 								 "   AND j.status OPERATOR(pg_catalog.=) ANY ('{QUEUED,RUNNING}')"
 								 " RETURNING j",
-								 1, types, values, NULL, values[0], NULL, NO_ATTEMPT, "cancel"));
+								 1, types, values, NULL, values[0], NULL, NO_ATTEMPT, "cancel",
+								 ZixlyAppWritesAsOwner(ACL_UPDATE)));
 }
 
 /* A dead letter (FAILED) or CANCELLED job back to the queue, attempts reset. */
@@ -333,7 +350,8 @@ zixly_retry(PG_FUNCTION_ARGS)
 					   " WHERE j.id OPERATOR(pg_catalog.=) $1"
 					   "   AND j.status OPERATOR(pg_catalog.=) ANY ('{FAILED,CANCELLED}')"
 					   " RETURNING j",
-					   2, types, values, nulls, values[0], NULL, NO_ATTEMPT, "retry");
+					   2, types, values, nulls, values[0], NULL, NO_ATTEMPT, "retry",
+					   ZixlyAppWritesAsOwner(ACL_UPDATE));
 	th = DatumGetHeapTupleHeader(row);
 	run_at = DatumGetTimestampTz(GetAttributeByName(th, "run_at", &isnull));
 	if (run_at <= GetCurrentTransactionStartTimestamp())

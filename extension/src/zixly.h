@@ -42,6 +42,12 @@ extern bool ZixlyWakeNotifyEnabled(void);
 extern bool ZixlyEventsEnabled(void);
 extern void ZixlyWakeAtCommit(void);
 
+/* app_write.c */
+extern bool ZixlyAppWritesAsOwner(AclMode mode);
+extern void ZixlyCheckAppTenant(const char *tenant_id);
+extern int	ZixlyExecuteJobWrite(SPIPlanPtr plan, Datum *values, const char *nulls, long tcount,
+								 bool as_owner);
+
 /* zixly.c */
 extern char *ZixlyCurrentTenant(void);
 extern text *ZixlyTextArg(FunctionCallInfo fcinfo, int argno, const char *name);

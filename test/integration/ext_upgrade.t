@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ext_upgrade.t — upgrading the zixly extension in place, 0.1.0 to 0.1.1 (TAP).
+# ext_upgrade.t — upgrading the zixly extension in place, 0.1.0 to 0.1.1 to 0.1.2 (TAP).
 #
 # make test starts from fresh clusters, so only this file sees a database that an older build
 # created.  Such a database keeps working on the new library before its update (the 0.1.0
@@ -7,8 +7,10 @@
 # need 0.1.1, takes no job from it and says what to run; once ALTER EXTENSION zixly UPDATE has
 # run, it carries on by itself, drains the jobs queued before and rescues the one a vanished old
 # worker held.  An old worker's statement prepared before the update completes its job after it;
-# the attempt (the fencing token 0.1.1 adds) then works.  The updated catalogue equals a fresh CREATE
-# EXTENSION's.  On a database without the extension the worker says CREATE EXTENSION zixly.
+# the attempt (the fencing token 0.1.1 adds) then works.  From 0.1.2 the app's role writes jobs
+# only through the SQL API, an app session's statement prepared before that update included.  The
+# updated catalogue equals a fresh CREATE EXTENSION's.  On a database without the extension the
+# worker says CREATE EXTENSION zixly.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/lib/worker.sh"
 
@@ -52,12 +54,12 @@ like "$(grep -m1 'event=db_error' "$ZW_TMP/w.log")" 'sqlstate=42883 .*zixly_fail
 # worker whose statements were prepared before it.
 out=$(psql -qXAt -v ON_ERROR_STOP=1 <<SQL 2>&1
 PREPARE complete(text, text, jsonb, jsonb) AS SELECT status FROM zixly_complete(\$1, \$2, \$3, \$4);
-\! psql -qXAt -c "ALTER EXTENSION zixly UPDATE"
+\! psql -qXAt -c "ALTER EXTENSION zixly UPDATE TO '0.1.1'"
 EXECUTE complete('$H2', 'old-w', '{"by": "old-w"}', NULL);
 SQL
 )
 is "$out" COMPLETED "an old worker's zixly_complete prepared before the update completes its job after it"
-is "$(q "SELECT extversion FROM pg_extension WHERE extname = 'zixly'")" 0.1.1 "ALTER EXTENSION zixly UPDATE: 0.1.1"
+is "$(q "SELECT extversion FROM pg_extension WHERE extname = 'zixly'")" 0.1.1 "ALTER EXTENSION zixly UPDATE TO '0.1.1'"
 is "$(q "SELECT string_agg(pronargs::text, ' ' ORDER BY proname, pronargs) FROM pg_proc WHERE proname IN ('zixly_complete', 'zixly_fail')")" \
 	"4 5 4 5" "zixly_complete and zixly_fail have 5-argument forms with the attempt, beside 0.1.0's"
 is "$(q "SELECT proacl FROM pg_proc WHERE oid = 'zixly_complete(text, text, jsonb, jsonb)'::regprocedure")" "$ACL" \
@@ -93,6 +95,37 @@ is "$(printf '%s' "$out" | tr '\n' '|')" "1|ERROR:  cannot complete job \"$J\": 
 # 0.1.0 did not mark its tables for pg_dump (ext_dump.t): the update does
 dumped=$(pg_dump -d upgraded | awk '/^COPY zixly.pipeline_jobs / { on = 1; next } /^\\\.$/ { on = 0 } on' | wc -l)
 is "$dumped" "$(q "SELECT count(*) FROM zixly.pipeline_jobs")" "after the update pg_dump keeps every job of the database"
+
+# ---------------------------------------------------------------- 0.1.1 -> 0.1.2
+# A member of zixly_app (the web app's role), acting for tenant t1.
+q "CREATE ROLE zx_up_app NOLOGIN IN ROLE zixly_app" >/dev/null
+as_app() {
+	psql -qXAt -d upgraded -v ON_ERROR_STOP=1 -c "SET ROLE zx_up_app" \
+		-c "SELECT set_config('zixly.tenant_id', 't1', false)" -c "$1" 2>&1 | tail -n +2
+}
+is "$(as_app "INSERT INTO zixly.pipeline_jobs (id, tenant_id, job_type, status, result)
+	VALUES ('forged-011', 't1', 'noop', 'COMPLETED', '{\"forged\": true}') RETURNING status")" COMPLETED \
+	"on 0.1.1 the app's role could write a COMPLETED job with a forged result past the SQL API"
+out=$(psql -qXAt -d upgraded <<SQL 2>&1
+SET ROLE zx_up_app;
+SELECT set_config('zixly.tenant_id', 't1', false) \\g /dev/null
+PREPARE enq AS SELECT tenant_id || ' ' || status FROM zixly_enqueue('noop', '{"by": "app"}');
+\\! psql -qXAt -c "ALTER EXTENSION zixly UPDATE"
+EXECUTE enq;
+INSERT INTO zixly.pipeline_jobs (id, tenant_id, job_type) VALUES ('forged-012', 't1', 'noop');
+SQL
+)
+is "$(q "SELECT extversion FROM pg_extension WHERE extname = 'zixly'")" 0.1.2 "ALTER EXTENSION zixly UPDATE: 0.1.2"
+is "$(printf '%s' "$out" | head -1)" "t1 QUEUED" "an app session's zixly_enqueue prepared before the update queues its job after it"
+like "$(printf '%s' "$out" | tail -1)" "permission denied for table pipeline_jobs" "... while its direct INSERT is refused"
+A=$(q "SELECT id FROM zixly.pipeline_jobs WHERE parameters->>'by' = 'app'")
+is "$(as_app "SELECT status FROM zixly_cancel('$A')")" CANCELLED "the app cancels its job through zixly_cancel"
+is "$(as_app "SELECT status FROM zixly_retry('$A')")" QUEUED "... and retries it through zixly_retry"
+like "$(as_app "UPDATE zixly.pipeline_jobs SET status = 'COMPLETED' WHERE id = '$A'")" "permission denied" \
+	"... but cannot UPDATE it directly"
+like "$(as_app "SELECT zixly_enqueue('noop', tenant_id => 't2')")" "violates row-level security" \
+	"... nor queue a job for another tenant"
+q "DELETE FROM zixly.pipeline_jobs WHERE id = 'forged-011' OR parameters->>'by' = 'app'" >/dev/null
 
 # ---------------------------------------------------------------- updated = fresh
 # The extension's objects are not in pg_dump's output (CREATE EXTENSION makes them), so the

@@ -4,7 +4,7 @@ BEGIN;
 SELECT plan(107);
 
 SELECT has_extension('zixly', 'the zixly extension is installed');
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'zixly'), '0.1.1', 'zixly version 0.1.1');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'zixly'), '0.1.2', 'zixly version 0.1.2');
 SELECT has_schema('zixly', 'schema zixly exists');
 SELECT tables_are('zixly',
 	ARRAY['pipeline_jobs', 'trading_sweep_results', 'prices', 'tenants', 'api_keys', 'users', 'rate_limits'],
@@ -118,8 +118,8 @@ SELECT is((SELECT rolcanlogin FROM pg_roles WHERE rolname = 'zixly_worker'), fal
 SELECT is((SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = 'zixly_app'), false, 'zixly_app cannot bypass RLS');
 SELECT table_privs_are('zixly', 'api_keys', 'zixly_app', ARRAY[]::text[], 'zixly_app has no privileges on api_keys');
 SELECT table_privs_are('zixly', 'users', 'zixly_app', ARRAY[]::text[], 'zixly_app has no privileges on users');
-SELECT table_privs_are('zixly', 'pipeline_jobs', 'zixly_app', ARRAY['SELECT', 'INSERT', 'UPDATE'],
-	'zixly_app may select, insert and update jobs (rows limited by RLS), not delete');
+SELECT table_privs_are('zixly', 'pipeline_jobs', 'zixly_app', ARRAY['SELECT'],
+	'zixly_app reads jobs (rows limited by RLS) and writes them only through the SQL API (0.1.1 let it insert and update)');
 
 -- ---------------------------------------------------------------- the SQL API
 SELECT has_function(f, f || ' exists')

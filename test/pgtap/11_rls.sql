@@ -1,8 +1,9 @@
 -- Row-level security from a member of zixly_app: with zixly.tenant_id set for the transaction it
--- sees and changes only that tenant's jobs and results, cannot claim, cancel or complete another
--- tenant's jobs nor enqueue for it, and cannot read API keys or users. A zixly_worker member sees all.
+-- sees only that tenant's jobs and results, changes them only through the SQL API (enqueue, cancel,
+-- retry), cannot cancel or retry another tenant's jobs nor enqueue for it, cannot act as a worker,
+-- and cannot read API keys or users. A zixly_worker member sees all.
 BEGIN;
-SELECT plan(46);
+SELECT plan(55);
 
 CREATE ROLE zx_test_app NOLOGIN IN ROLE zixly_app;
 CREATE ROLE zx_test_worker NOLOGIN IN ROLE zixly_worker;
@@ -48,33 +49,51 @@ SELECT is((SELECT count(*) FROM zixly.pipeline_jobs), 3::bigint, '... all three 
 SELECT is((SELECT count(*) FROM zixly.pipeline_jobs WHERE id = :'t2_queued'), 0::bigint, 't2''s job is invisible even by id');
 SELECT is((SELECT array_agg(tenant_id) FROM zixly.trading_sweep_results), ARRAY['t1'], 'it sees only t1''s results');
 
--- writes to t2's rows touch nothing or fail
-WITH u AS (UPDATE zixly.pipeline_jobs SET priority = 99 WHERE tenant_id = 't2' RETURNING 1)
-SELECT is(count(*), 0::bigint, 'an UPDATE of t2''s jobs changes 0 rows') FROM u;
-SELECT throws_ok($$UPDATE zixly.pipeline_jobs SET tenant_id = 't2' WHERE tenant_id = 't1'$$, '42501', NULL,
-	'moving a job to t2 violates the policy');
+-- no direct writes, not even to its own tenant's rows (0.1.1 allowed INSERT and UPDATE within t1)
+SELECT throws_ok($$UPDATE zixly.pipeline_jobs SET priority = 99 WHERE tenant_id = 't2'$$, '42501', NULL,
+	'it cannot UPDATE t2''s jobs');
+SELECT throws_ok(format($$UPDATE zixly.pipeline_jobs SET status = 'COMPLETED', result = '{"forged": true}'
+	WHERE id = %L$$, :'t1_queued'), '42501', NULL, 'nor mark its own job COMPLETED with a result');
+SELECT throws_ok($$INSERT INTO zixly.pipeline_jobs (id, tenant_id, job_type, parameters)
+	VALUES ('forged', 't1', 'trading-sweep', '{"ticker": "X"}')$$, '42501', NULL,
+	'nor INSERT a job past zixly_enqueue''s checks');
 SELECT throws_ok($$DELETE FROM zixly.pipeline_jobs$$, '42501', NULL, 'the app cannot delete jobs');
 SELECT throws_ok($$INSERT INTO zixly.trading_sweep_results (id, job_id, tenant_id, sweep_run_id, ticker, strategy_type,
 	fast_period, slow_period, rank, sharpe_ratio, total_return_pct, max_drawdown_pct, total_trades)
 	VALUES ('r', 'x', 't1', 'run', 'X', 'SMA', 1, 2, 1, 0, 0, 0, 0)$$, '42501', NULL, 'the app cannot write results');
 SELECT throws_ok(format($$SELECT zixly_cancel(%L)$$, :'t2_queued'), 'P0002', NULL, 'it cannot cancel t2''s job: no such job');
-SELECT throws_ok(format($$SELECT zixly_complete(%L, 'w-t2')$$, :'t2_running'), 'P0002', NULL,
-	'it cannot complete t2''s job, even with its worker id');
-SELECT throws_ok(format($$SELECT zixly_fail(%L, 'w-t2', 'x')$$, :'t2_running'), 'P0002', NULL,
-	'it cannot fail t2''s job');
 SELECT throws_ok(format($$SELECT zixly_retry(%L)$$, :'t2_failed'), 'P0002', NULL, 'it cannot retry t2''s job');
-SELECT is((SELECT count(*) FROM zixly_heartbeat('w-t2')), 0::bigint, 'it cannot extend t2''s leases');
-SELECT is((SELECT array_agg(tenant_id) FROM zixly_claim('app-worker', 10)), ARRAY['t1'], 'a claim takes only t1''s queued job');
-SELECT is((SELECT count(*) FROM zixly_complete_batch('w-t2', ARRAY[:'t2_running'])), 0::bigint,
-	'complete_batch cannot complete t2''s job');
+-- the worker's functions are the worker's: the app can neither claim nor end a job
+SELECT throws_ok(format($$SELECT zixly_complete(%L, 'w-t2')$$, :'t2_running'), '42501', NULL,
+	'it cannot complete t2''s job, even with its worker id');
+SELECT throws_ok(format($$SELECT zixly_complete(%L, 'w-t1', '{"forged": true}')$$, pg_temp.id('t1', 'running')),
+	'42501', NULL, 'nor its own tenant''s');
+SELECT throws_ok(format($$SELECT zixly_fail(%L, 'w-t2', 'x')$$, :'t2_running'), '42501', NULL,
+	'it cannot fail a job');
+SELECT throws_ok($$SELECT zixly_heartbeat('w-t2')$$, '42501', NULL, 'it cannot extend leases');
+SELECT throws_ok($$SELECT zixly_claim('app-worker', 10)$$, '42501', NULL, 'it cannot claim');
+SELECT throws_ok(format($$SELECT zixly_complete_batch('w-t2', ARRAY[%L])$$, :'t2_running'), '42501', NULL,
+	'complete_batch is not for it');
 SELECT throws_ok($$SELECT zixly_prune('0 s', true)$$, '42501', NULL, 'the app cannot prune');
-SELECT is(zixly_rescue(), 0, 'its zixly_rescue does not see t2''s expired lease');
+SELECT throws_ok($$SELECT zixly_rescue()$$, '42501', NULL, 'nor rescue');
+
+-- its own jobs, through the SQL API
+SELECT is((zixly_cancel(:'t1_queued')).status, 'CANCELLED', 'it cancels its own job through zixly_cancel');
+SELECT is((zixly_retry(:'t1_queued')).status, 'QUEUED', '... and retries it through zixly_retry');
+SELECT throws_ok(format($$SELECT zixly_retry(%L)$$, :'t1_queued'), '55000', 'cannot retry job "' || :'t1_queued' || '": its status is QUEUED',
+	'a retry of a queued job says why, as before');
 
 -- enqueue for t1 only
 SELECT is((zixly_enqueue('noop')).tenant_id, 't1', 'the app enqueues for its tenant by default');
 SELECT throws_ok($$SELECT zixly_enqueue('noop', tenant_id => 't2')$$, '42501',
 	'new row violates row-level security policy for table "pipeline_jobs"', 'it cannot enqueue for t2');
+SELECT throws_ok($$SELECT zixly_enqueue('noop', tenant_id => 't2', idempotency_key => 'k')$$, '42501', NULL,
+	'nor with an idempotency key');
 SELECT throws_ok($$SELECT zixly_enqueue_batch('noop', '[{}]', tenant_id => 't2')$$, '42501', NULL, 'nor a batch for t2');
+SELECT is((SELECT array_agg(DISTINCT tenant_id) FROM zixly_enqueue_batch('noop', '[{}, {}]')), ARRAY['t1'],
+	'a batch for t1 is queued');
+SELECT throws_ok($$SELECT zixly_enqueue('trading-sweep', '{"ticker": "X"}')$$, '22023', NULL,
+	'what it queues is checked');
 SELECT is((zixly_enqueue('noop', '{"n": 2}', idempotency_key => 'k')).id, :'t1_queued',
 	'an idempotency key resolves within t1, not to t2''s job with the same key');
 
@@ -102,6 +121,8 @@ SELECT ok((SELECT status = 'RUNNING' AND error_message IS NULL FROM zixly.pipeli
 	't2''s running job was not completed, failed or rescued');
 SELECT is((SELECT priority FROM zixly.pipeline_jobs WHERE tenant_id = 't2' AND priority = 99), NULL, 't2''s jobs were not updated');
 SELECT is((SELECT count(*) FROM zixly.pipeline_jobs WHERE tenant_id = 't2'), 3::bigint, 't2 still has exactly its three jobs');
+SELECT is((SELECT count(*) FROM zixly.pipeline_jobs WHERE id = 'forged' OR result ? 'forged'), 0::bigint,
+	'no forged job or result');
 SELECT is(zixly_rescue(), 1, 'the superuser''s rescue does see it');
 
 -- ---------------------------------------------------------------- a worker sees all
