@@ -9,7 +9,8 @@
 # Q2 method (zixly_enqueue_batch, 1000 jobs per call) and check the count, settle (VACUUM
 # ANALYZE; CHECKPOINT).  Workers start with --paused: they connect and prepare, log
 # event=ready and take no job until SIGUSR1 ("go"); t0 is taken just before that signal, so
-# process start-up is not timed.  t1: the first poll (every 5 ms, one dedicated connection)
+# process start-up is not timed.  Once the workers' /metrics count N jobs completed (read every
+# 20 ms), the store is polled; t1: the first poll (every 5 ms, one dedicated connection)
 # reporting 0 jobs not yet completed.  See bench/queue_bench.c.
 #
 # The jobs are of zixly's built-in job type `noop` (the handler does nothing but, for Q4,
@@ -31,20 +32,22 @@ zx_cluster_start
 export DATABASE_URL="host=127.0.0.1 port=$PGPORT user=postgres dbname=bench"
 
 variant() {
-	local system=$1 procs=$2 pids=() i rc=0
+	local system=$1 procs=$2 pids=() workers=() i port rc=0
 	zx_db_create bench >/dev/null
 	export DATABASE_URL="host=127.0.0.1 port=$PGPORT user=postgres dbname=bench"
 	build/bench/queue_bench preload "$Q3_N" || return 1
 	psql -qX -d bench -c "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null || return 1
 	for i in $(seq 1 "$procs"); do
+		port=$(zx_free_port)
 		zx_spawn "$logs/$system-$i.log" "$WORKER" --paused --concurrency "$Q3_CONCURRENCY" \
-			--metrics-port 0 --worker-id "q3-$system-$i"
+			--metrics-port "$port" --worker-id "q3-$system-$i"
 		pids+=("$ZX_LAST_PID")
+		workers+=("$ZX_LAST_PID:$port")
 	done
 	for i in $(seq 1 "$procs"); do
 		zx_wait_for "worker $i ready" 30 grep -q "event=ready" "$logs/$system-$i.log" || return 1
 	done
-	build/bench/queue_bench q3 "$system" "$Q3_N" "${pids[@]}" || rc=1
+	build/bench/queue_bench q3 "$system" "$Q3_N" "${workers[@]}" || rc=1
 	for i in "${pids[@]}"; do zx_stop "$i"; done
 	grep -h "level=error" "$logs/$system"-*.log >&2 && rc=1
 	return $rc
