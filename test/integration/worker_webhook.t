@@ -16,7 +16,9 @@
 #      opt-in, loopback is allowed (1 and 2 use it) but 169.254.169.254 is still refused.  A 302
 #      is not followed.
 #   4. The secret (given by variable and by flag) appears in no log; the config line says
-#      webhook-secret=set.  SIGTERM exits 0; no sanitizer report, no error line.
+#      webhook-secret=set.  A callback URL's credentials, path and query (where secrets travel)
+#      are not logged either: only its origin.  SIGTERM exits 0; no sanitizer report, no error
+#      line.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/lib/worker.sh"
 
@@ -68,6 +70,7 @@ J_OK=$(zw_enqueue trading-sweep "$(sweep DAX "$LOCAL/done")" "queue => 'open'")
 J_NOPE=$(zw_enqueue trading-sweep "$(sweep NOPE "$LOCAL/failed")" "queue => 'open'")
 J_META=$(zw_enqueue trading-sweep "$(sweep DAX "http://169.254.169.254/latest/meta-data/")" "queue => 'open'")
 J_REDIR=$(zw_enqueue trading-sweep "$(sweep DAX "$LOCAL/redirect")" "queue => 'open'")
+J_CRED=$(zw_enqueue trading-sweep "$(sweep DAX "http://hook:pw_s3cr3t@127.0.0.1:$PORT/services/T0/path_s3cr3t?token=q_s3cr3t")" "queue => 'open'")
 J_RETRY=$(zw_enqueue trading-sweep "$(sweep DAX "$LOCAL/retried")" "queue => 'broken', max_attempts => 2")
 J_S1=$(zw_enqueue trading-sweep "$(sweep DAX "$LOCAL/strict")" "queue => 'strict'")
 J_S2=$(zw_enqueue trading-sweep "$(sweep DAX "http://localhost:$PORT/strict")" "queue => 'strict'")
@@ -79,7 +82,7 @@ J_S6=$(zw_enqueue trading-sweep "$(sweep NOPE "$LOCAL/strict")" "queue => 'stric
 zw_wait_sql 60 "SELECT count(*) = 0 FROM zixly.pipeline_jobs WHERE status IN ('QUEUED', 'RUNNING')" ||
 	diag "$(zx_sql "SELECT id, queue, status, attempts FROM zixly.pipeline_jobs")"
 # a callback is sent after the job's outcome is stored: wait for the log line that follows it
-for j in "$J_OK" "$J_NOPE" "$J_RETRY" "$J_REDIR"; do
+for j in "$J_OK" "$J_NOPE" "$J_RETRY" "$J_REDIR" "$J_CRED"; do
 	zx_wait_for "callback of $j" 15 sh -c 'grep -q "\"job_id\":\"$1\"" "$2"/*.body' sh "$j" "$HOOKS"
 done
 for j in "$J_S1" "$J_S2" "$J_S3" "$J_S4" "$J_S5" "$J_S6"; do
@@ -87,6 +90,7 @@ for j in "$J_S1" "$J_S2" "$J_S3" "$J_S4" "$J_S5" "$J_S6"; do
 done
 zx_wait_for "refusal of $J_META" 15 zw_log_has open "event=webhook_refused job_id=$J_META "
 zx_wait_for "redirect logged" 15 zw_log_has open "event=webhook_sent job_id=$J_REDIR "
+zx_wait_for "credentials' callback logged" 15 zw_log_has open "event=webhook_sent job_id=$J_CRED "
 sleep 0.5	# anything wrongly sent by now would have arrived
 
 # ---------------------------------------------------------------- 1. signing
@@ -128,7 +132,7 @@ for j in "$J_S1" "$J_S2" "$J_S3" "$J_S4" "$J_S5"; do
 done
 is "$(grep -l '^POST /strict' "$HOOKS"/*.head 2>/dev/null | wc -l)" 0 \
 	"without ZIXLY_WEBHOOK_ALLOW_PRIVATE no callback reached the loopback receiver"
-like "$(refused strict "$J_S1")" "level=warn .*callback=job.completed url=http://127.0.0.1:$PORT/strict address=127.0.0.1 class=loopback reason=.*ZIXLY_WEBHOOK_ALLOW_PRIVATE" \
+like "$(refused strict "$J_S1")" "level=warn .*callback=job.completed url=http://127.0.0.1:$PORT address=127.0.0.1 class=loopback reason=.*ZIXLY_WEBHOOK_ALLOW_PRIVATE" \
 	"127.0.0.1 is refused and logged: job, url, address, class, reason"
 like "$(refused strict "$J_S2")" "address=(127\.0\.0\.1|::1) class=loopback" "localhost (resolved, then checked) is refused"
 like "$(refused strict "$J_S3")" "address=::ffff:127\.0\.0\.1 class=loopback" "::ffff:127.0.0.1 is refused"
@@ -149,6 +153,12 @@ like "$(grep event=config "$ZW_TMP/strict.log")" ' webhook-secret=set webhook-al
 like "$(grep event=config "$ZW_TMP/open.log")" ' webhook-secret=set webhook-allow-private=1 ' "(and the opt-in)"
 is "$(cat "$ZW_TMP"/open.log "$ZW_TMP"/broken.log "$ZW_TMP"/strict.log | grep -cF "$SECRET")" 0 \
 	"the secret appears in no worker log"
+H=$(hook_of "$J_CRED"); H=${H:-$HOOKS/none}
+like "$(head -1 "$H.head" 2>/dev/null)" '^POST /services/T0/path_s3cr3t\?token=q_s3cr3t ' \
+	"a callback URL with credentials, a secret path and a token reaches the receiver"
+like "$(grep "event=webhook_sent job_id=$J_CRED " "$ZW_TMP/open.log")" "callback=job.completed url=http://127.0.0.1:$PORT http_status=204 " \
+	"its log line shows only the URL's origin"
+is "$(cat "$ZW_TMP"/open.log | grep -c 's3cr3t')" 0 "its password, path and token appear in no log"
 for w in open:$OPEN broken:$BROKEN strict:$STRICT; do
 	zw_signal_wait "${w#*:}" TERM 20
 	is "$ZW_EXIT" 0 "${w%%:*}: SIGTERM exits 0"

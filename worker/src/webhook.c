@@ -218,6 +218,33 @@ open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
+/*
+ * The URL as logged: its origin, scheme://host[:port], parsed by libcurl.  Credentials, path and
+ * query are left out: a callback URL often carries a secret in one of them (user:password@, a
+ * Slack-style /services/T/B/<secret> path, ?token=).  The caller frees it.
+ */
+static char *
+url_for_log(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *out;
+
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		out = zx_xstrdup("(unparsable)");
+		goto done;
+	}
+	(void)curl_url_get(u, CURLUPART_PORT, &port, 0);	/* none when not written */
+	out = zx_xasprintf("%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
+done:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return out;
+}
+
 void
 zx_webhook_post(const struct zx_webhook_opts *opts, const char *url, const char *body,
     const char *event, const char *job_id)
@@ -226,6 +253,7 @@ zx_webhook_post(const struct zx_webhook_opts *opts, const char *url, const char 
 	struct curl_slist *headers = NULL;
 	struct guard g = {opts->allow_private, 0, ZX_ADDR_PUBLIC, ""};
 	char errbuf[CURL_ERROR_SIZE] = "", line[128], hex[65];
+	char *shown;
 	double t0 = zx_mono_s();
 	long status = 0;
 	CURLcode rc;
@@ -269,20 +297,22 @@ zx_webhook_post(const struct zx_webhook_opts *opts, const char *url, const char 
 	rc = curl_easy_perform(h);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	shown = url_for_log(url);
 	if (rc != CURLE_OK && g.refused > 0)
 		zlog(ZX_WARN, "webhook_refused", "job_id=%s callback=%s url=%s address=%s class=%s"
-		    " reason=%s", job_id, event, zx_q(url), g.addr, zx_addr_class_name(g.cls),
+		    " reason=%s", job_id, event, zx_q(shown), g.addr, zx_addr_class_name(g.cls),
 		    zx_q(g.cls == ZX_ADDR_LOOPBACK || g.cls == ZX_ADDR_PRIVATE ?
 		    "loopback and private destinations need ZIXLY_WEBHOOK_ALLOW_PRIVATE=1" :
 		    "this kind of destination is never allowed"));
 	else if (rc != CURLE_OK)
 		zlog(ZX_WARN, "webhook_failed", "job_id=%s callback=%s url=%s error=%s duration_ms=%.1f",
-		    job_id, event, zx_q(url), zx_q(errbuf[0] ? errbuf : curl_easy_strerror(rc)),
+		    job_id, event, zx_q(shown), zx_q(errbuf[0] ? errbuf : curl_easy_strerror(rc)),
 		    (zx_mono_s() - t0) * 1e3);
 	else
 		zlog(status >= 200 && status < 300 ? ZX_INFO : ZX_WARN, "webhook_sent",
 		    "job_id=%s callback=%s url=%s http_status=%ld duration_ms=%.1f", job_id, event,
-		    zx_q(url), status, (zx_mono_s() - t0) * 1e3);
+		    zx_q(shown), status, (zx_mono_s() - t0) * 1e3);
+	free(shown);
 out:
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(h);
