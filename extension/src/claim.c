@@ -191,7 +191,7 @@ zixly_claim(PG_FUNCTION_ARGS)
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "zixly: claim failed: %s", SPI_result_code_string(rc));
 	sort_in_claim_order();
-	ZixlyRowsToTuplestore(rsinfo);
+	ZixlyRowsToTuplestore(rsinfo, 1);
 	ZixlyPublishSpiRows(2, 3, "RUNNING");
 	SPI_finish();
 	return (Datum) 0;

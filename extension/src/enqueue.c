@@ -308,7 +308,7 @@ zixly_enqueue_batch(PG_FUNCTION_ARGS)
 	rc = ZixlyExecuteJobWrite(plan, values, nulls, 0, as_owner);
 	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != (uint64) n)
 		elog(ERROR, "zixly: batch insert failed: %s", SPI_result_code_string(rc));
-	ZixlyRowsToTuplestore(rsinfo);
+	ZixlyRowsToTuplestore(rsinfo, 1);
 	SPI_finish();
 	events = ZixlyEventsBegin();
 	for (int i = 0; i < n; i++)

@@ -16,6 +16,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -23,6 +24,7 @@
 #include "zixly.h"
 
 PG_FUNCTION_INFO_V1(zixly_rescue);
+PG_FUNCTION_INFO_V1(zixly_rescue_jobs);
 PG_FUNCTION_INFO_V1(zixly_session_alive);
 
 /*
@@ -47,12 +49,15 @@ zixly_session_alive(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(false);
 }
 
-Datum
-zixly_rescue(PG_FUNCTION_ARGS)
+/*
+ * Rescues, leaving the rescued rows in SPI_tuptable (inside SPI_connect): column 5 is the row
+ * as it is now.  Wakes the queues of the requeued jobs and publishes every rescued job's status.
+ */
+static void
+rescue_rows(void)
 {
 	static SPIPlanPtr plan = NULL;
 	int			rc;
-	int32		rescued;
 	ZixlyEvents *events;
 
 	/*
@@ -61,7 +66,6 @@ zixly_rescue(PG_FUNCTION_ARGS)
 	 * count as gone (its jobs put back while it runs them).
 	 */
 	pgstat_clear_backend_activity_snapshot();
-	SPI_connect();
 	ZixlyPlan(&plan,
 			  "UPDATE zixly.pipeline_jobs AS j"
 			  "   SET status = CASE WHEN j.attempts OPERATOR(pg_catalog.>=) j.max_attempts"
@@ -82,12 +86,11 @@ zixly_rescue(PG_FUNCTION_ARGS)
 			  /* not claimed by zixly_claim (a direct write): nobody holds it */
 			  "        OR j.lease_expires_at IS NULL OR j.locked_pid IS NULL"
 			  "        OR j.locked_backend_start IS NULL)"
-			  " RETURNING j.queue, j.status, j.id, j.tenant_id",
+			  " RETURNING j.queue, j.status, j.id, j.tenant_id, j",
 			  0, NULL);
 	rc = SPI_execute_plan(plan, NULL, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "zixly: rescue failed: %s", SPI_result_code_string(rc));
-	rescued = (int32) SPI_processed;
 	events = ZixlyEventsBegin();
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -100,6 +103,31 @@ zixly_rescue(PG_FUNCTION_ARGS)
 		ZixlyEventsAdd(events, SPI_getvalue(tuple, desc, 3), SPI_getvalue(tuple, desc, 4), status);
 	}
 	ZixlyEventsEnd(events);
+}
+
+Datum
+zixly_rescue(PG_FUNCTION_ARGS)
+{
+	int32		rescued;
+
+	SPI_connect();
+	rescue_rows();
+	rescued = (int32) SPI_processed;
 	SPI_finish();
 	PG_RETURN_INT32(rescued);
+}
+
+/* zixly_rescue, returning the rescued jobs as they are now (a worker tells the dead-lettered
+ * ones' callbacks). */
+Datum
+zixly_rescue_jobs(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	SPI_connect();
+	rescue_rows();
+	ZixlyRowsToTuplestore(rsinfo, 5);
+	SPI_finish();
+	return (Datum) 0;
 }

@@ -99,16 +99,16 @@ ZixlyRowDatum(int i)
 }
 
 /*
- * Appends every whole-row result of the last SPI command to a materialized
- * set-returning function's tuplestore.
+ * Appends the whole-row column col of every result of the last SPI command to
+ * a materialized set-returning function's tuplestore.
  */
 void
-ZixlyRowsToTuplestore(ReturnSetInfo *rsinfo)
+ZixlyRowsToTuplestore(ReturnSetInfo *rsinfo, int col)
 {
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, col, &isnull);
 		HeapTupleHeader th = DatumGetHeapTupleHeader(d);
 		HeapTupleData tuple;
 

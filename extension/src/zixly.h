@@ -54,7 +54,7 @@ extern text *ZixlyTextArg(FunctionCallInfo fcinfo, int argno, const char *name);
 extern char *ZixlyRequiredCString(FunctionCallInfo fcinfo, int argno, const char *name);
 extern SPIPlanPtr ZixlyPlan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern Datum ZixlyRowDatum(int i);
-extern void ZixlyRowsToTuplestore(ReturnSetInfo *rsinfo);
+extern void ZixlyRowsToTuplestore(ReturnSetInfo *rsinfo, int col);
 extern void ZixlyFirstColumnToTuplestore(ReturnSetInfo *rsinfo);
 extern void ZixlyPublishSpiRows(int id_col, int tenant_col, const char *status);
 

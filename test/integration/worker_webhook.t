@@ -19,6 +19,9 @@
 #      webhook-secret=set.  A callback URL's credentials, path and query (where secrets travel)
 #      are not logged either: only its origin.  SIGTERM exits 0; no sanitizer report, no error
 #      line.
+#   5. A job dead-lettered by zixly_rescue (its worker's session ended during its last attempt)
+#      gets its job.failed callback, signed, from the worker whose rescue took it: once, with
+#      the rescue's reason.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/lib/worker.sh"
 
@@ -164,5 +167,28 @@ for w in open:$OPEN broken:$BROKEN strict:$STRICT; do
 	is "$ZW_EXIT" 0 "${w%%:*}: SIGTERM exits 0"
 	ok "$(zw_clean_log "${w%%:*}" && echo 0 || echo 1)" "${w%%:*}: no sanitizer report and no error line"
 done
+
+# ---------------------------------------------------------------- 5. dead-lettered by a rescue
+# A session claims the job (its last attempt) and ends: nobody holds it any more.
+J_DEAD=$(zw_enqueue trading-sweep "$(sweep DAX "$LOCAL/dead")" "queue => 'ghost', max_attempts => 1")
+is "$(zx_sql "SELECT id FROM zixly_claim('ghost-w', 1, ARRAY['ghost'])")" "$J_DEAD" "a session claims a job on its last attempt, then ends"
+export ZIXLY_WEBHOOK_SECRET=$SECRET ZIXLY_WEBHOOK_ALLOW_PRIVATE=1
+zw_start rescuer --metrics-port 0 --concurrency 1 --threads 1 --queues nothing --rescue-interval 0.2
+RESCUER=$ZW_PID
+zx_wait_for "callback of $J_DEAD" 15 sh -c 'grep -q "\"job_id\":\"$1\"" "$2"/*.body' sh "$J_DEAD" "$HOOKS"
+sleep 0.5	# a second callback would have arrived by now
+is "$(zw_status "$J_DEAD")" "FAILED/1" "the rescue dead-lettered it"
+like "$(grep "event=job_dead_lettered job_id=$J_DEAD " "$ZW_TMP/rescuer.log")" \
+	'level=warn .*job_type=trading-sweep attempts=1 error="worker ghost-w lost the job \(session ended\) on attempt 1 of 1"' \
+	"the rescuing worker logs the dead letter and why"
+is "$(hooks_of "$J_DEAD")" 1 "one callback for it"
+H=$(hook_of "$J_DEAD"); H=${H:-$HOOKS/none}
+like "$(head -1 "$H.head" 2>/dev/null)" '^POST /dead ' "sent to its webhook_url"
+like "$(cat "$H.body" 2>/dev/null)" "^\{\"event\":\"job.failed\",\"job_id\":\"$J_DEAD\",\"job_type\":\"trading-sweep\",\"status\":\"FAILED\",\"tenant_id\":\"default\",\"ticker\":\"DAX\",\"error\":\"worker ghost-w lost the job \(session ended\) on attempt 1 of 1\",\"attempts\":1\}$" \
+	"job.failed, shaped as a worker's own, with the rescue's reason and attempts"
+is "$(verify "$H" "$SECRET")" valid "signed"
+zw_signal_wait "$RESCUER" TERM 20
+is "$ZW_EXIT" 0 "rescuer: SIGTERM exits 0"
+ok "$(zw_clean_log rescuer && echo 0 || echo 1)" "rescuer: no sanitizer report and no error line"
 
 done_testing

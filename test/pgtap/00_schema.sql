@@ -1,7 +1,7 @@
 -- Schema of the zixly extension: tables, columns, indexes (the partial claim index among them),
 -- row-level security, roles and the SQL API's functions and privileges.
 BEGIN;
-SELECT plan(107);
+SELECT plan(108);
 
 SELECT has_extension('zixly', 'the zixly extension is installed');
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'zixly'), '0.1.2', 'zixly version 0.1.2');
@@ -125,7 +125,7 @@ SELECT table_privs_are('zixly', 'pipeline_jobs', 'zixly_app', ARRAY['SELECT'],
 SELECT has_function(f, f || ' exists')
   FROM unnest(ARRAY['zixly_new_id', 'zixly_validate', 'zixly_enqueue', 'zixly_enqueue_batch', 'zixly_claim',
                     'zixly_heartbeat', 'zixly_complete', 'zixly_complete_batch', 'zixly_fail', 'zixly_release',
-                    'zixly_rescue', 'zixly_wait', 'zixly_cancel', 'zixly_retry', 'zixly_prune', 'zixly_queue_stats',
+                    'zixly_rescue', 'zixly_rescue_jobs', 'zixly_wait', 'zixly_cancel', 'zixly_retry', 'zixly_prune', 'zixly_queue_stats',
                     'zixly_next_run_at', 'zixly_create_api_key', 'zixly_revoke_api_key',
                     'zixly_authenticate_api_key', 'zixly_create_user', 'zixly_authenticate_user',
                     'zixly_rate_limit']) f;

@@ -1,9 +1,10 @@
 -- zixly_rescue and zixly.session_alive: RUNNING jobs whose session ended (by pid AND backend
 -- start, so a reused pid does not keep a dead worker's job) or whose lease ran out go back to
 -- the queue, or are dead-lettered when their attempts are used up; live, leased jobs stay.
+-- zixly_rescue_jobs does the same and returns those jobs (for the dead letters' callbacks).
 -- A dead session is simulated by rewriting the owner columns as superuser.
 BEGIN;
-SELECT plan(35);
+SELECT plan(40);
 
 CREATE FUNCTION pg_temp.job(name text, max_attempts int DEFAULT 3) RETURNS text LANGUAGE sql AS $$
 	SELECT (zixly_enqueue('noop', jsonb_build_object('name', name), max_attempts => max_attempts)).id
@@ -90,6 +91,21 @@ SELECT pg_temp.job('orphan') \g /dev/null
 UPDATE zixly.pipeline_jobs SET status = 'RUNNING', locked_by = 'hand' WHERE parameters->>'name' = 'orphan';
 SELECT is(zixly_rescue(), 1, 'a RUNNING row without a lease or a session is rescued');
 SELECT is((pg_temp.j('orphan')).status, 'QUEUED', '... back to the queue');
+
+-- ---------------------------------------------------------------- zixly_rescue_jobs
+SELECT is((SELECT count(*) FROM zixly_rescue_jobs()), 0::bigint, 'zixly_rescue_jobs: nothing to rescue, no rows');
+SELECT pg_temp.job('again') \g /dev/null
+SELECT pg_temp.job('gone', 1) \g /dev/null
+SELECT count(*) FROM zixly_claim('w7', 10) \g /dev/null
+UPDATE zixly.pipeline_jobs SET locked_pid = 0 WHERE locked_by = 'w7';
+CREATE TEMP TABLE rescued AS SELECT * FROM zixly_rescue_jobs();
+SELECT is((SELECT array_agg(parameters->>'name' || ' ' || status ORDER BY parameters->>'name') FROM rescued),
+	ARRAY['again QUEUED', 'gone FAILED', 'orphan QUEUED'], 'it returns the rescued jobs with their new status: requeued, dead-lettered');
+SELECT is((SELECT error_message FROM rescued WHERE parameters->>'name' = 'gone'),
+	'worker w7 lost the job (session ended) on attempt 1 of 1', '... the reason, and the parameters (for a webhook_url)');
+SELECT is((SELECT status FROM zixly.pipeline_jobs WHERE id = (SELECT id FROM rescued WHERE status = 'FAILED')), 'FAILED',
+	'... as they are now in the table');
+SELECT is(zixly_rescue(), 0, 'they are rescued once');
 
 SELECT * FROM finish();
 ROLLBACK;

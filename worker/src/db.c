@@ -18,7 +18,6 @@ struct stmt {
 
 /* Statements of each role, prepared once per connection. */
 static const struct stmt control_stmts[] = {
-	{"rescue", "SELECT zixly_rescue()"},
 	{"heartbeat", "SELECT id FROM zixly_heartbeat($1, $2::text[],"
 	    " pg_catalog.make_interval(secs => $3::int)) AS h(id)"},
 	{"release", "SELECT id FROM zixly_release($1, $2)"},
@@ -31,6 +30,15 @@ static const struct stmt control_stmts[] = {
 #define CLAIM_COLS "c.id, c.job_type, c.tenant_id, c.queue, c.parameters, c.attempts, c.max_attempts"
 #define CLAIM_FROM "pg_catalog.set_config('synchronous_commit', $5, true) AS sc," \
 	" zixly_claim($1, $2::int, $3::text[], pg_catalog.make_interval(secs => $4::int)) AS c"
+
+/*
+ * The rescue, prepared as "rescue": since 0.1.2 with the jobs it rescued (the columns are
+ * ZX_RESCUE_COL_*), so that the dead-lettered ones' callbacks can be sent; before, a count.
+ */
+static const struct stmt rescue_jobs = {"rescue",
+	"SELECT r.id, r.job_type, r.tenant_id, r.status, r.attempts, r.error_message,"
+	" r.parameters->>'webhook_url', r.parameters->>'ticker' FROM zixly_rescue_jobs() AS r"};
+static const struct stmt rescue_count = {"rescue", "SELECT zixly_rescue()"};
 
 static const struct stmt claim_stmts[] = {
 	{"claim", "SELECT " CLAIM_COLS " FROM " CLAIM_FROM},
@@ -195,6 +203,46 @@ zx_db_broken(PGconn *c)
 	return c == NULL || PQstatus(c) == CONNECTION_BAD;
 }
 
+/* Prepares one statement; on failure logs why and closes c (ZX_ERR). */
+static int
+prepare(PGconn *c, const struct stmt *st)
+{
+	PGresult *r = PQprepare(c, st->name, st->sql, 0, NULL);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+		log_failure(c, r, st->name);
+		/* undefined_function: the extension is missing or older than this worker */
+		if (state != NULL && strcmp(state, "42883") == 0)
+			log_extension_mismatch(c);
+		PQclear(r);
+		PQfinish(c);
+		return ZX_ERR;
+	}
+	PQclear(r);
+	return ZX_OK;
+}
+
+/* Whether the database has the function (a regprocedure text), 1 or 0; -1 (logged) on error. */
+static int
+has_function(PGconn *c, const char *signature)
+{
+	const char *v[1] = {signature};
+	PGresult *r = PQexecParams(c, "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL", 1, NULL,
+	    v, NULL, NULL, 0);
+	int has;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_failure(c, r, "look up a function");
+		PQclear(r);
+		return -1;
+	}
+	has = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return has;
+}
+
 PGconn *
 zx_db_connect(const char *url, enum zx_db_role role)
 {
@@ -232,21 +280,17 @@ zx_db_connect(const char *url, enum zx_db_role role)
 		stmts = sweep_stmts;
 		n = ZX_ARRAY_LEN(sweep_stmts);
 	}
-	for (size_t i = 0; i < n; i++) {
-		PGresult *r = PQprepare(c, stmts[i].name, stmts[i].sql, 0, NULL);
+	for (size_t i = 0; i < n; i++)
+		if (prepare(c, &stmts[i]) != ZX_OK)
+			return NULL;
+	if (role == ZX_DB_CONTROL) {
+		int has = has_function(c, "zixly_rescue_jobs()");
 
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-
-			log_failure(c, r, stmts[i].name);
-			/* undefined_function: the extension is missing or older than this worker */
-			if (state != NULL && strcmp(state, "42883") == 0)
-				log_extension_mismatch(c);
-			PQclear(r);
-			PQfinish(c);
+		if (has < 0 || prepare(c, has ? &rescue_jobs : &rescue_count) != ZX_OK) {
+			if (has < 0)
+				PQfinish(c);
 			return NULL;
 		}
-		PQclear(r);
 	}
 	zx_metrics_db_connections(role, 1);
 	zlog(ZX_DEBUG, "db_connected", "role=%s host=%s port=%s database=%s backend_pid=%d",
@@ -293,14 +337,20 @@ zx_db_command(PGconn *c, const char *sql)
 }
 
 int
-zx_db_rescue(PGconn *c, int *rescued)
+zx_db_rescue(PGconn *c, int *rescued, PGresult **jobs)
 {
 	PGresult *r = zx_db_exec(c, "rescue", 0, NULL, PGRES_TUPLES_OK, "zixly_rescue");
 
+	*jobs = NULL;
 	if (r == NULL)
 		return ZX_ERR;
-	*rescued = atoi(PQgetvalue(r, 0, 0));
-	PQclear(r);
+	if (PQnfields(r) == 1) {	/* the count of a database before 0.1.2 */
+		*rescued = atoi(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		return ZX_OK;
+	}
+	*rescued = PQntuples(r);
+	*jobs = r;
 	return ZX_OK;
 }
 

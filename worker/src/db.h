@@ -63,7 +63,16 @@ PGresult *zx_db_exec(PGconn *c, const char *stmt, int n, const char *const *valu
 int zx_db_command(PGconn *c, const char *sql);
 
 /* ---------------------------------------------------------------- control connection */
-int zx_db_rescue(PGconn *c, int *rescued);
+/*
+ * zixly_rescue: *rescued is how many jobs it put back or dead-lettered.  With an extension of
+ * 0.1.2 or later, *jobs is those jobs (columns ZX_RESCUE_COL_*; the caller clears it), else
+ * NULL.
+ */
+enum {
+	ZX_RESCUE_COL_ID, ZX_RESCUE_COL_JOB_TYPE, ZX_RESCUE_COL_TENANT, ZX_RESCUE_COL_STATUS,
+	ZX_RESCUE_COL_ATTEMPTS, ZX_RESCUE_COL_ERROR, ZX_RESCUE_COL_WEBHOOK_URL, ZX_RESCUE_COL_TICKER
+};
+int zx_db_rescue(PGconn *c, int *rescued, PGresult **jobs);
 
 /*
  * zixly_heartbeat(worker, ids, lease): extends the leases and binds the jobs to this session.

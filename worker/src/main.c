@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "artifact.h"
+#include "callback.h"
 #include "common.h"
 #include "config.h"
 #include "db.h"
@@ -114,6 +115,8 @@ static struct {
 	double deadline;
 	double next_rescue, next_heartbeat, next_poll, next_due;
 	FILE *latency;
+	struct zx_webhook_opts hook_opts;
+	struct zx_sender *sender;	/* job.failed of the jobs our rescues dead-letter */
 } w;
 
 static void
@@ -275,14 +278,55 @@ schedule_next_due(void)
 		w.next_due = zx_mono_s() + (secs > 0 ? secs + 0.001 : 0.05);
 }
 
+/*
+ * The jobs a rescue dead-lettered (their worker died during the last attempt): logged, and a
+ * trading-sweep one with a webhook_url gets its job.failed callback, as if its worker had
+ * failed it.
+ */
+static void
+dead_lettered(PGresult *jobs)
+{
+	for (int i = 0; i < PQntuples(jobs); i++) {
+		const char *id = PQgetvalue(jobs, i, ZX_RESCUE_COL_ID);
+		const char *error = PQgetvalue(jobs, i, ZX_RESCUE_COL_ERROR);
+		const char *url = PQgetvalue(jobs, i, ZX_RESCUE_COL_WEBHOOK_URL);
+		const char *ticker = PQgetvalue(jobs, i, ZX_RESCUE_COL_TICKER);
+		struct json_object *fields;
+		char *body;
+
+		if (strcmp(PQgetvalue(jobs, i, ZX_RESCUE_COL_STATUS), "FAILED") != 0)
+			continue;
+		zlog(ZX_WARN, "job_dead_lettered", "job_id=%s job_type=%s attempts=%s error=%s", id,
+		    zx_q(PQgetvalue(jobs, i, ZX_RESCUE_COL_JOB_TYPE)),
+		    PQgetvalue(jobs, i, ZX_RESCUE_COL_ATTEMPTS), zx_q(error));
+		if (strcmp(PQgetvalue(jobs, i, ZX_RESCUE_COL_JOB_TYPE), "trading-sweep") != 0 ||
+		    url[0] == '\0' || w.sender == NULL)
+			continue;
+		fields = json_object_new_object();
+		json_object_object_add(fields, "error", json_object_new_string(error));
+		json_object_object_add(fields, "attempts",
+		    json_object_new_int(atoi(PQgetvalue(jobs, i, ZX_RESCUE_COL_ATTEMPTS))));
+		body = zx_callback_body("job.failed", id, "trading-sweep", "FAILED",
+		    PQgetvalue(jobs, i, ZX_RESCUE_COL_TENANT),
+		    PQgetisnull(jobs, i, ZX_RESCUE_COL_TICKER) ? NULL : ticker, fields);
+		zx_sender_queue(w.sender, url, body, "job.failed", id);
+		free(body);
+	}
+}
+
 static void
 rescue(void)
 {
 	int n = 0;
+	PGresult *jobs;
 
 	w.next_rescue = zx_mono_s() + w.cfg.rescue_interval;
-	if (!control_up() || zx_db_rescue(w.control, &n) != ZX_OK)
+	if (!control_up() || zx_db_rescue(w.control, &n, &jobs) != ZX_OK)
 		return;
+	if (jobs != NULL) {
+		dead_lettered(jobs);
+		PQclear(jobs);
+	}
 	if (n > 0) {
 		zlog(ZX_INFO, "rescued", "jobs=%d", n);
 		zx_metrics_rescued(n);
@@ -984,6 +1028,10 @@ main(int argc, char **argv)
 		return 1;
 	if ((w.pool = zx_pool_start(&w.cfg, w.cfg.concurrency)) == NULL)
 		return 1;
+	w.hook_opts = (struct zx_webhook_opts){w.cfg.webhook_secret, w.cfg.webhook_allow_private,
+	    w.cfg.webhook_timeout};
+	if ((w.sender = zx_sender_start(&w.hook_opts)) == NULL)
+		return 1;
 	for (int i = 0; i < w.nlanes; i++)
 		w.lanes[i].backoff = BACKOFF_MIN;
 	w.control_backoff = BACKOFF_MIN;
@@ -1016,6 +1064,7 @@ main(int argc, char **argv)
 		released = release_held();
 		abandoned = 1;
 	}
+	zx_sender_stop(w.sender, w.stopping ? w.deadline : zx_mono_s());
 	zlog(ZX_INFO, "stopped", "released_running_jobs=%zu", released);
 	if (w.latency != NULL)
 		fclose(w.latency);

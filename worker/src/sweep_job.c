@@ -33,6 +33,7 @@
 #include "job.h"
 #include "log.h"
 #include "metrics.h"
+#include "callback.h"
 #include "webhook.h"
 
 #define TOP_N 10
@@ -282,31 +283,16 @@ fail_step(PGconn *c, void *arg)
 	return STEP_OK;
 }
 
-static char *json_text(struct json_object *o);
-
-/*
- * POSTs a job callback to the job's webhook_url: event, job_id, job_type, status, tenant_id
- * and ticker, then the fields of cb (which it takes).
- */
+/* POSTs a job callback to the job's webhook_url: zx_callback_body with the fields of cb. */
 static void
 post_callback(const struct zx_config *cfg, const struct zx_job *job, const struct sweep_req *req,
     const char *event, const char *status, struct json_object *cb)
 {
 	struct zx_webhook_opts opts = {cfg->webhook_secret, cfg->webhook_allow_private,
 	    cfg->webhook_timeout};
-	struct json_object *doc = json_object_new_object();
-	char *body;
+	char *body = zx_callback_body(event, job->id, "trading-sweep", status, job->tenant_id,
+	    req->ticker, cb);
 
-	json_object_object_add(doc, "event", json_object_new_string(event));
-	json_object_object_add(doc, "job_id", json_object_new_string(job->id));
-	json_object_object_add(doc, "job_type", json_object_new_string("trading-sweep"));
-	json_object_object_add(doc, "status", json_object_new_string(status));
-	json_object_object_add(doc, "tenant_id", json_object_new_string(job->tenant_id));
-	json_object_object_add(doc, "ticker", req->ticker ? json_object_new_string(req->ticker) : NULL);
-	json_object_object_foreach(cb, key, val)
-		json_object_object_add(doc, key, json_object_get(val));
-	json_object_put(cb);
-	body = json_text(doc);
 	zx_webhook_post(&opts, req->webhook_url, body, event, job->id);
 	free(body);
 }
