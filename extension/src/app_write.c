@@ -7,10 +7,11 @@
  * COMPLETED (within its tenant).  For such a caller, zixly_enqueue,
  * zixly_enqueue_batch, zixly_cancel and zixly_retry run their one write as
  * the table's owner, after checking what row-level security checked before:
- * a new job's tenant is the transaction's zixly.tenant_id, and a job to
- * change is one the caller can see (transitions.c).  Every other caller
- * writes as itself, under its own privileges and policies, as before; so
- * does every caller on a 0.1.1 database, where zixly_app kept the grants.
+ * the job's tenant, new or to change, is the transaction's zixly.tenant_id
+ * (and a job to change is one the caller can see: transitions.c).  Every
+ * other caller writes as itself, under its own privileges and policies, as
+ * before; so does every caller on a database before 0.1.2, where a zixly_app
+ * member without the grants is one a DBA took them from.
  *
  * The owner is in place only for the statement.  An error inside it needs
  * no cleanup: aborting the (sub)transaction restores the user, as it does
@@ -18,13 +19,20 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 
 #include "zixly.h"
@@ -35,7 +43,42 @@ jobs_relid(void)
 	return get_relname_relid("pipeline_jobs", get_namespace_oid("zixly", false));
 }
 
-/* Whether this caller writes jobs as the owner: it lacks mode on the table and is the app. */
+/*
+ * Whether the database's zixly took the app's grants (0.1.2 or later).  Before, a zixly_app
+ * member without them is one a DBA revoked them from, and it writes as itself.
+ */
+static bool
+app_grants_revoked(void)
+{
+	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		revoked = false;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("zixly"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		v = heap_getattr(tuple, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+		char	   *version = isnull ? NULL : TextDatumGetCString(v);
+
+		revoked = version != NULL && strcmp(version, "0.1.0") != 0 &&
+			strcmp(version, "0.1.1") != 0;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return revoked;
+}
+
+/*
+ * Whether this caller writes jobs as the owner: it lacks mode on the table, is the app, and
+ * the extension is one that took the app's grants.
+ */
 bool
 ZixlyAppWritesAsOwner(AclMode mode)
 {
@@ -43,7 +86,16 @@ ZixlyAppWritesAsOwner(AclMode mode)
 	Oid			app = get_role_oid("zixly_app", true);
 
 	return OidIsValid(app) && pg_class_aclcheck(jobs_relid(), user, mode) != ACLCHECK_OK &&
-		has_privs_of_role(user, app);
+		has_privs_of_role(user, app) && app_grants_revoked();
+}
+
+/* Whether a job's tenant is the transaction's (zixly.tenant_id, set and not empty). */
+bool
+ZixlyIsAppTenant(const char *tenant_id)
+{
+	const char *mine = GetConfigOption("zixly.tenant_id", true, false);
+
+	return mine != NULL && mine[0] != '\0' && tenant_id != NULL && strcmp(mine, tenant_id) == 0;
 }
 
 /* For a write as the owner: the new job's tenant must be the transaction's. */
@@ -53,7 +105,7 @@ ZixlyCheckAppTenant(const char *tenant_id)
 	const char *mine = GetConfigOption("zixly.tenant_id", true, false);
 
 	/* the words of the policy's own error, which the app's callers met before 0.1.2 */
-	if (mine == NULL || mine[0] == '\0' || strcmp(mine, tenant_id) != 0)
+	if (!ZixlyIsAppTenant(tenant_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("new row violates row-level security policy for table \"pipeline_jobs\""),

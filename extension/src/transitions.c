@@ -70,8 +70,8 @@ static Datum run_row_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *ty
  * Runs an UPDATE ... RETURNING j for one job and returns the row, or
  * raises the reason the job could not take that transition.  attempt is
  * the one the caller says it runs, or NO_ATTEMPT.  as_owner: the app's
- * cancel or retry, made as the table's owner (app_write.c) on a job the
- * app can see, as its policy allowed before.
+ * cancel or retry, made as the table's owner (app_write.c) on a job of the
+ * transaction's tenant that the app can see, as its policy allowed before.
  */
 static Datum
 run_row_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *types, Datum *values,
@@ -83,7 +83,12 @@ run_row_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *types, Datum *v
 
 	SPI_connect();
 	if (as_owner)
+	{
+		/* the UPDATE policy's condition, whatever else lets the caller read the job */
 		read_job(job_id);
+		if (!ZixlyIsAppTenant(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4)))
+			explain_no_row(job_id, worker_id, attempt, action);
+	}
 	ZixlyPlan(cache, sql, nargs, types);
 	rc = ZixlyExecuteJobWrite(*cache, values, nulls, 1, as_owner);
 	if (rc != SPI_OK_UPDATE_RETURNING)
@@ -96,7 +101,7 @@ run_row_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *types, Datum *v
 	return row;
 }
 
-/* The job's status, owner and attempts as the caller sees it, in SPI_tuptable; else an error. */
+/* The job's status, owner, attempts and tenant as the caller sees it, in SPI_tuptable; else an error. */
 static void
 read_job(Datum job_id)
 {
@@ -105,7 +110,7 @@ read_job(Datum job_id)
 	int			rc;
 
 	ZixlyPlan(&plan,
-			  "SELECT j.status, j.locked_by, j.attempts FROM zixly.pipeline_jobs j"
+			  "SELECT j.status, j.locked_by, j.attempts, j.tenant_id FROM zixly.pipeline_jobs j"
 			  " WHERE j.id OPERATOR(pg_catalog.=) $1",
 			  1, types);
 	/* not read-only: a fresh snapshot sees the transition that beat this one */

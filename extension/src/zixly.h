@@ -44,6 +44,7 @@ extern void ZixlyWakeAtCommit(void);
 
 /* app_write.c */
 extern bool ZixlyAppWritesAsOwner(AclMode mode);
+extern bool ZixlyIsAppTenant(const char *tenant_id);
 extern void ZixlyCheckAppTenant(const char *tenant_id);
 extern int	ZixlyExecuteJobWrite(SPIPlanPtr plan, Datum *values, const char *nulls, long tcount,
 								 bool as_owner);

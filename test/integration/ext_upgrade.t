@@ -103,6 +103,11 @@ as_app() {
 	psql -qXAt -d upgraded -v ON_ERROR_STOP=1 -c "SET ROLE zx_up_app" \
 		-c "SELECT set_config('zixly.tenant_id', 't1', false)" -c "$1" 2>&1 | tail -n +2
 }
+# before 0.1.2 an app role without the grants is one a DBA took them from: it writes as itself
+q "REVOKE INSERT ON zixly.pipeline_jobs FROM zixly_app" >/dev/null
+like "$(as_app "SELECT zixly_enqueue('noop')")" "permission denied for table pipeline_jobs" \
+	"on 0.1.1 a DBA's REVOKE of INSERT from zixly_app holds for zixly_enqueue too"
+q "GRANT INSERT ON zixly.pipeline_jobs TO zixly_app" >/dev/null
 is "$(as_app "INSERT INTO zixly.pipeline_jobs (id, tenant_id, job_type, status, result)
 	VALUES ('forged-011', 't1', 'noop', 'COMPLETED', '{\"forged\": true}') RETURNING status")" COMPLETED \
 	"on 0.1.1 the app's role could write a COMPLETED job with a forged result past the SQL API"

@@ -22,6 +22,9 @@
 #   5. A job dead-lettered by zixly_rescue (its worker's session ended during its last attempt)
 #      gets its job.failed callback, signed, from the worker whose rescue took it: once, with
 #      the rescue's reason.
+#   6. Those callbacks do not hold up a shutdown: against a receiver that never answers (and a
+#      webhook timeout of 30 s), a worker exits within its shutdown deadline, and at once on a
+#      second SIGTERM; the callbacks it gave up are logged (webhook_dropped).
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/lib/worker.sh"
 
@@ -190,5 +193,54 @@ is "$(verify "$H" "$SECRET")" valid "signed"
 zw_signal_wait "$RESCUER" TERM 20
 is "$ZW_EXIT" 0 "rescuer: SIGTERM exits 0"
 ok "$(zw_clean_log rescuer && echo 0 || echo 1)" "rescuer: no sanitizer report and no error line"
+
+# ---------------------------------------------------------------- 6. callbacks and shutdown
+TARPIT=$(zx_free_port)	# accepts connections (the kernel's backlog) and never answers
+zx_spawn "$ZW_TMP/tarpit.log" perl -MIO::Socket::INET -e '
+	my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $ARGV[0], Listen => 16,
+		ReuseAddr => 1) or die "listen: $!";
+	$| = 1; print "listening\n"; sleep 600;' "$TARPIT"
+zx_wait_for "tarpit" 10 grep -q listening "$ZW_TMP/tarpit.log" || bail "the tarpit did not start"
+# dead_letters QUEUE: two jobs on their last attempt, claimed by a session that ends
+dead_letters() {
+	zw_enqueue trading-sweep "$(sweep DAX "http://127.0.0.1:$TARPIT/$1")" "queue => '$1', max_attempts => 1" >/dev/null
+	zw_enqueue trading-sweep "$(sweep DAX "http://127.0.0.1:$TARPIT/$1")" "queue => '$1', max_attempts => 1" >/dev/null
+	zx_sql "SELECT count(*) FROM zixly_claim('ghost-$1', 2, ARRAY['$1'])" >/dev/null
+}
+# stop_timed NAME PID [SECOND_AFTER]: SIGTERM (and a second one after SECOND_AFTER s); sets
+# STOP_MS, the time to the worker's exit
+stop_timed() {
+	local t0
+	t0=$(date +%s%N)
+	kill -TERM "$2"
+	[ -n "${3:-}" ] && { sleep "$3"; kill -TERM "$2" 2>/dev/null; }
+	zw_signal_wait "$2" TERM 40
+	STOP_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+for variant in deadline second; do
+	dead_letters "stall$variant"
+	if [ $variant = deadline ]; then
+		zw_start "stop-$variant" --metrics-port 0 --queues nothing --rescue-interval 0.2 \
+			--webhook-timeout 30 --shutdown-timeout 2
+	else
+		zw_start "stop-$variant" --metrics-port 0 --queues nothing --rescue-interval 0.2 \
+			--webhook-timeout 30 --shutdown-timeout 30
+	fi
+	P=$ZW_PID
+	zx_wait_for "dead letters of $variant" 15 sh -c "[ \$(grep -c event=job_dead_lettered '$ZW_TMP/stop-$variant.log') -ge 2 ]"
+	sleep 1	# the first callback is being sent, the second waits behind it
+	if [ $variant = deadline ]; then
+		stop_timed "$variant" "$P"
+		ok "$([ "$ZW_EXIT" = 0 ] && [ "$STOP_MS" -lt 6000 ] && echo 0 || echo 1)" \
+			"a worker sending a callback to a receiver that never answers exits 0 by its 2 s shutdown deadline (${STOP_MS} ms; exit $ZW_EXIT)"
+	else
+		stop_timed "$variant" "$P" 0.5
+		ok "$([ "$ZW_EXIT" = 0 ] && [ "$STOP_MS" -lt 4000 ] && echo 0 || echo 1)" \
+			"with a 30 s deadline, a second SIGTERM stops it at once (${STOP_MS} ms; exit $ZW_EXIT)"
+	fi
+	like "$(grep -c 'event=webhook_dropped' "$ZW_TMP/stop-$variant.log")" '^2$' \
+		"... and both callbacks it gave up are logged (webhook_dropped)"
+	ok "$(zw_clean_log "stop-$variant" && echo 0 || echo 1)" "... no sanitizer report and no error line"
+done
 
 done_testing

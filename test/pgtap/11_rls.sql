@@ -3,7 +3,7 @@
 -- retry), cannot cancel or retry another tenant's jobs nor enqueue for it, cannot act as a worker,
 -- and cannot read API keys or users. A zixly_worker member sees all.
 BEGIN;
-SELECT plan(55);
+SELECT plan(60);
 
 CREATE ROLE zx_test_app NOLOGIN IN ROLE zixly_app;
 CREATE ROLE zx_test_worker NOLOGIN IN ROLE zixly_worker;
@@ -124,6 +124,23 @@ SELECT is((SELECT count(*) FROM zixly.pipeline_jobs WHERE tenant_id = 't2'), 3::
 SELECT is((SELECT count(*) FROM zixly.pipeline_jobs WHERE id = 'forged' OR result ? 'forged'), 0::bigint,
 	'no forged job or result');
 SELECT is(zixly_rescue(), 1, 'the superuser''s rescue does see it');
+
+-- ---------------------------------------------------------------- the app that may read more
+-- A DBA lets an auditing group read every tenant's jobs; an app role in that group may still
+-- change only its tenant's jobs (before 0.1.2 the UPDATE policy said so; now the SQL API does).
+CREATE ROLE zx_test_auditors NOLOGIN;
+GRANT SELECT ON zixly.pipeline_jobs TO zx_test_auditors;
+CREATE POLICY zx_test_audit_read ON zixly.pipeline_jobs FOR SELECT TO zx_test_auditors USING (true);
+CREATE ROLE zx_test_support NOLOGIN IN ROLE zixly_app, zx_test_auditors;
+SET LOCAL ROLE zx_test_support;
+SELECT set_config('zixly.tenant_id', 't1', true) \g /dev/null
+SELECT is((SELECT count(*) FROM zixly.pipeline_jobs WHERE id = :'t2_queued'), 1::bigint, 'an auditing app role sees t2''s job');
+SELECT throws_ok(format($$SELECT zixly_cancel(%L)$$, :'t2_queued'), '55000',
+	'cannot cancel job "' || :'t2_queued' || '": its status is QUEUED', '... but cannot cancel it');
+SELECT throws_ok(format($$SELECT zixly_retry(%L)$$, :'t2_failed'), '55000', NULL, '... nor retry t2''s dead letter');
+RESET ROLE;
+SELECT is((SELECT status FROM zixly.pipeline_jobs WHERE id = :'t2_queued'), 'QUEUED', 't2''s job is still QUEUED');
+SELECT is((SELECT status FROM zixly.pipeline_jobs WHERE id = :'t2_failed'), 'FAILED', '... and its dead letter FAILED');
 
 -- ---------------------------------------------------------------- a worker sees all
 SET LOCAL ROLE zx_test_worker;

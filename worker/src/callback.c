@@ -2,6 +2,7 @@
  * callback.c — job callbacks' bodies and the sending thread (see callback.h).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,14 +37,25 @@ struct item {
 };
 
 struct zx_sender {
-	const struct zx_webhook_opts *opts;
+	struct zx_webhook_opts opts;	/* the caller's, abandoning through give_up */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct item *head, *tail;	/* queued, oldest first */
-	int stop;
-	double until;			/* once stopping: send no more after this (zx_mono_s) */
+	double until;			/* once stopping: nothing sent after this (zx_mono_s) */
+	atomic_int stop;		/* zx_sender_stop was called (until is set before) */
+	int (*hurry)(void);		/* NULL, or non-zero: give up at once */
 };
+
+/* Whether to give up the callback being sent, and the rest. */
+static int
+give_up(void *arg)
+{
+	struct zx_sender *s = arg;
+
+	return (s->hurry != NULL && s->hurry()) ||
+	    (atomic_load(&s->stop) && zx_mono_s() >= s->until);
+}
 
 static void
 item_free(struct item *it)
@@ -64,16 +76,16 @@ run(void *arg)
 	for (;;) {
 		struct item *it;
 
-		while (s->head == NULL && !s->stop)
+		while (s->head == NULL && !atomic_load(&s->stop))
 			pthread_cond_wait(&s->cv, &s->mu);
-		if (s->head == NULL || (s->stop && zx_mono_s() >= s->until))
+		if (s->head == NULL || give_up(s))
 			break;
 		it = s->head;
 		s->head = it->next;
 		if (s->head == NULL)
 			s->tail = NULL;
 		pthread_mutex_unlock(&s->mu);
-		zx_webhook_post(s->opts, it->url, it->body, it->event, it->job_id);
+		zx_webhook_post(&s->opts, it->url, it->body, it->event, it->job_id);
 		item_free(it);
 		pthread_mutex_lock(&s->mu);
 	}
@@ -82,12 +94,15 @@ run(void *arg)
 }
 
 struct zx_sender *
-zx_sender_start(const struct zx_webhook_opts *opts)
+zx_sender_start(const struct zx_webhook_opts *opts, int (*hurry)(void))
 {
 	struct zx_sender *s = zx_xcalloc(1, sizeof(*s));
 	int rc;
 
-	s->opts = opts;
+	s->opts = *opts;
+	s->hurry = hurry;
+	s->opts.abandon = give_up;
+	s->opts.abandon_arg = s;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	if ((rc = pthread_create(&s->thread, NULL, run, s)) != 0) {
@@ -127,8 +142,8 @@ zx_sender_stop(struct zx_sender *s, double until)
 	if (s == NULL)
 		return;
 	pthread_mutex_lock(&s->mu);
-	s->stop = 1;
 	s->until = until;
+	atomic_store(&s->stop, 1);
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->thread, NULL);
@@ -137,7 +152,7 @@ zx_sender_stop(struct zx_sender *s, double until)
 
 		s->head = it->next;
 		zlog(ZX_WARN, "webhook_dropped", "job_id=%s callback=%s reason=%s", it->job_id,
-		    it->event, zx_q("the worker's shutdown deadline passed before it was sent"));
+		    it->event, zx_q("the worker stopped before sending it"));
 		item_free(it);
 	}
 	pthread_cond_destroy(&s->cv);

@@ -23,18 +23,23 @@ char *zx_callback_body(const char *event, const char *job_id, const char *job_ty
 
 struct zx_sender;
 
-/* Starts the sending thread; NULL (logged) if it cannot.  opts must outlive the sender. */
-struct zx_sender *zx_sender_start(const struct zx_webhook_opts *opts);
+/*
+ * Starts the sending thread (with a copy of opts); NULL (logged) if it cannot.  hurry, if not
+ * NULL, is asked from that thread while it sends: non-zero gives up the callback in flight and
+ * the rest at once (the daemon's second stop signal).
+ */
+struct zx_sender *zx_sender_start(const struct zx_webhook_opts *opts, int (*hurry)(void));
 
 /* Queues a callback (copies everything); the thread sends them one at a time, in order. */
 void zx_sender_queue(struct zx_sender *s, const char *url, const char *body, const char *event,
     const char *job_id);
 
 /*
- * Sends what is queued until the time until (zx_mono_s()), then stops the thread; callbacks
- * still queued by then are dropped, each logged (event=webhook_dropped).  Then frees the
- * sender.  NULL is fine.
+ * Sends what is queued until the time until (zx_mono_s()), then stops the thread; a callback
+ * being sent then is given up within a second, and those still queued are dropped, each logged
+ * (event=webhook_dropped).  Then frees the sender.  NULL is fine.
  */
 void zx_sender_stop(struct zx_sender *s, double until);
+
 
 #endif /* ZX_CALLBACK_H */

@@ -35,7 +35,9 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +75,8 @@ struct lane {
 /* heartbeats at most this far apart: a cancelled sweep stops within it */
 #define HEARTBEAT_MAX_S 5.0
 
-static volatile sig_atomic_t got_stop;	/* count of SIGTERM/SIGINT/SIGHUP */
+/* count of SIGTERM/SIGINT/SIGHUP; atomic, as the callback sender's thread reads it too */
+static atomic_int got_stop;
 static volatile sig_atomic_t got_go;	/* SIGUSR1 */
 
 static struct {
@@ -115,7 +118,6 @@ static struct {
 	double deadline;
 	double next_rescue, next_heartbeat, next_poll, next_due;
 	FILE *latency;
-	struct zx_webhook_opts hook_opts;
 	struct zx_sender *sender;	/* job.failed of the jobs our rescues dead-letter */
 } w;
 
@@ -124,6 +126,13 @@ on_stop(int sig)
 {
 	(void)sig;
 	got_stop++;
+}
+
+/* For the callback sender's thread: a second stop signal means no more callbacks either. */
+static int
+second_stop(void)
+{
+	return atomic_load(&got_stop) > 1;
 }
 
 static void
@@ -977,7 +986,8 @@ int
 main(int argc, char **argv)
 {
 	struct sigaction sa;
-	sigset_t block, wait_mask;
+	sigset_t block, wait_mask, held;
+	struct zx_webhook_opts hook_opts;
 	int rc, abandoned = 0;
 	size_t released = 0;
 
@@ -1028,9 +1038,9 @@ main(int argc, char **argv)
 		return 1;
 	if ((w.pool = zx_pool_start(&w.cfg, w.cfg.concurrency)) == NULL)
 		return 1;
-	w.hook_opts = (struct zx_webhook_opts){w.cfg.webhook_secret, w.cfg.webhook_allow_private,
-	    w.cfg.webhook_timeout};
-	if ((w.sender = zx_sender_start(&w.hook_opts)) == NULL)
+	hook_opts = (struct zx_webhook_opts){w.cfg.webhook_secret, w.cfg.webhook_allow_private,
+	    w.cfg.webhook_timeout, NULL, NULL};
+	if ((w.sender = zx_sender_start(&hook_opts, second_stop)) == NULL)
 		return 1;
 	for (int i = 0; i < w.nlanes; i++)
 		w.lanes[i].backoff = BACKOFF_MIN;
@@ -1064,7 +1074,10 @@ main(int argc, char **argv)
 		released = release_held();
 		abandoned = 1;
 	}
+	/* the sender's last callbacks: until the deadline, or a stop signal (now deliverable) */
+	pthread_sigmask(SIG_SETMASK, &wait_mask, &held);
 	zx_sender_stop(w.sender, w.stopping ? w.deadline : zx_mono_s());
+	pthread_sigmask(SIG_SETMASK, &held, NULL);
 	zlog(ZX_INFO, "stopped", "released_running_jobs=%zu", released);
 	if (w.latency != NULL)
 		fclose(w.latency);

@@ -289,7 +289,7 @@ post_callback(const struct zx_config *cfg, const struct zx_job *job, const struc
     const char *event, const char *status, struct json_object *cb)
 {
 	struct zx_webhook_opts opts = {cfg->webhook_secret, cfg->webhook_allow_private,
-	    cfg->webhook_timeout};
+	    cfg->webhook_timeout, NULL, NULL};
 	char *body = zx_callback_body(event, job->id, "trading-sweep", status, job->tenant_id,
 	    req->ticker, cb);
 

@@ -218,6 +218,16 @@ open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
+/* libcurl's progress callback: a non-zero answer of opts->abandon aborts the transfer. */
+static int
+progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	const struct zx_webhook_opts *opts = arg;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return opts->abandon(opts->abandon_arg) != 0;
+}
+
 /*
  * The URL as logged: its origin, scheme://host[:port], parsed by libcurl.  Credentials, path and
  * query are left out: a callback URL often carries a secret in one of them (user:password@, a
@@ -294,11 +304,19 @@ zx_webhook_post(const struct zx_webhook_opts *opts, const char *url, const char 
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &g);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	if (opts->abandon != NULL) {
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)opts);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	}
 	rc = curl_easy_perform(h);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	shown = url_for_log(url);
-	if (rc != CURLE_OK && g.refused > 0)
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		zlog(ZX_WARN, "webhook_dropped", "job_id=%s callback=%s url=%s reason=%s", job_id, event,
+		    zx_q(shown), zx_q("given up while it was sent: the worker is stopping"));
+	else if (rc != CURLE_OK && g.refused > 0)
 		zlog(ZX_WARN, "webhook_refused", "job_id=%s callback=%s url=%s address=%s class=%s"
 		    " reason=%s", job_id, event, zx_q(shown), g.addr, zx_addr_class_name(g.cls),
 		    zx_q(g.cls == ZX_ADDR_LOOPBACK || g.cls == ZX_ADDR_PRIVATE ?

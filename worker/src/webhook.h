@@ -26,6 +26,9 @@ struct zx_webhook_opts {
 	const char *secret;		/* NULL or "": unsigned */
 	int allow_private;		/* loopback and private destinations allowed */
 	double timeout_s;
+	/* NULL, or asked about once a second or more often: non-zero abandons the callback */
+	int (*abandon)(void *arg);
+	void *abandon_arg;
 };
 
 /* The classes of a destination address, from the most to the least acceptable. */
@@ -63,7 +66,8 @@ void zx_webhook_cleanup(void);
 
 /*
  * POSTs body (JSON) to url, signed when opts->secret is set; logs the HTTP status, the error,
- * or the refused destination with its class (event=webhook_refused).  event names the
+ * the refused destination with its class (event=webhook_refused), or that opts->abandon gave
+ * it up (event=webhook_dropped).  event names the
  * callback in the log ("job.completed", "job.failed").
  */
 void zx_webhook_post(const struct zx_webhook_opts *opts, const char *url, const char *body,
