@@ -6,6 +6,7 @@
  * ended (its pid is no longer a backend with the same start time, so pid
  * reuse is harmless), or when its lease ran out without a heartbeat. A
  * job that has used all its attempts is dead-lettered (FAILED) instead.
+ * Sessions that a server restart ended count by their lease only (below).
  *
  * Live workers call this every second or so; it reads only RUNNING rows
  * through their partial index and the backend status array, which makes it
@@ -50,13 +51,42 @@ zixly_session_alive(PG_FUNCTION_ARGS)
 }
 
 /*
+ * When the server's processes started: the earliest start in the backend status array, which
+ * holds the checkpointer and the other auxiliary processes.  A restart, or the reinitialisation
+ * after a backend crashed, starts them again, and ends every session.
+ */
+static TimestampTz
+instance_start(void)
+{
+	int			n = pgstat_fetch_stat_numbackends();
+	TimestampTz earliest = GetCurrentTimestamp();
+
+	for (int i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *e = pgstat_fetch_stat_local_beentry(i);
+
+		if (e != NULL && e->backendStatus.st_proc_start_timestamp != 0 &&
+			e->backendStatus.st_proc_start_timestamp < earliest)
+			earliest = e->backendStatus.st_proc_start_timestamp;
+	}
+	return earliest;
+}
+
+/*
  * Rescues, leaving the rescued rows in SPI_tuptable (inside SPI_connect): column 5 is the row
  * as it is now.  Wakes the queues of the requeued jobs and publishes every rescued job's status.
+ *
+ * A session that ended in a restart (it started before the server's processes did) ended with
+ * every other: its worker is most likely reconnecting, and its first heartbeat binds the job to
+ * its new session.  Such jobs are rescued when their lease runs out, not at once; otherwise the
+ * first worker back would take every other worker's running jobs, and spend their attempts.
  */
 static void
 rescue_rows(void)
 {
 	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		since;
 	int			rc;
 	ZixlyEvents *events;
 
@@ -66,6 +96,7 @@ rescue_rows(void)
 	 * count as gone (its jobs put back while it runs them).
 	 */
 	pgstat_clear_backend_activity_snapshot();
+	since = TimestampTzGetDatum(instance_start());
 	ZixlyPlan(&plan,
 			  "UPDATE zixly.pipeline_jobs AS j"
 			  "   SET status = CASE WHEN j.attempts OPERATOR(pg_catalog.>=) j.max_attempts"
@@ -76,19 +107,21 @@ rescue_rows(void)
 			  "       error_message = pg_catalog.format('worker %s lost the job (%s) on attempt %s of %s',"
 			  "           j.locked_by,"
 			  "           CASE WHEN zixly.session_alive(j.locked_pid, j.locked_backend_start)"
+			  "                  OR j.locked_backend_start OPERATOR(pg_catalog.<) $1"
 			  "                THEN 'lease expired' ELSE 'session ended' END,"
 			  "           j.attempts, j.max_attempts),"
 			  "       locked_pid = NULL, locked_backend_start = NULL, lease_expires_at = NULL,"
 			  "       updated_at = pg_catalog.now()"
 			  " WHERE j.status OPERATOR(pg_catalog.=) 'RUNNING'"
 			  "   AND (j.lease_expires_at OPERATOR(pg_catalog.<) pg_catalog.now()"
-			  "        OR NOT zixly.session_alive(j.locked_pid, j.locked_backend_start)"
+			  "        OR (j.locked_backend_start OPERATOR(pg_catalog.>=) $1"
+			  "            AND NOT zixly.session_alive(j.locked_pid, j.locked_backend_start))"
 			  /* not claimed by zixly_claim (a direct write): nobody holds it */
 			  "        OR j.lease_expires_at IS NULL OR j.locked_pid IS NULL"
 			  "        OR j.locked_backend_start IS NULL)"
 			  " RETURNING j.queue, j.status, j.id, j.tenant_id, j",
-			  0, NULL);
-	rc = SPI_execute_plan(plan, NULL, NULL, false, 0);
+			  1, types);
+	rc = SPI_execute_plan(plan, &since, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "zixly: rescue failed: %s", SPI_result_code_string(rc));
 	events = ZixlyEventsBegin();

@@ -636,6 +636,8 @@ tests:
         values: '1x60'
       - series: 'up{job="pipeline-worker",instance="w:3001"}'
         values: '1x60'
+      - series: 'zixly_worker_ready{job="pipeline-worker",instance="w:3001"}'
+        values: '1x60'
     alert_rule_test:
       - eval_time: 4m
         alertname: ZixlyQueueDepthGrowing
@@ -646,6 +648,9 @@ tests:
           - exp_labels: {severity: warning, status: QUEUED}
       - eval_time: 25m
         alertname: ZixlyNoWorkerUp
+        exp_alerts: []
+      - eval_time: 25m
+        alertname: ZixlyNoWorkerReady
         exp_alerts: []
       - eval_time: 25m
         alertname: ZixlyAppDown
@@ -713,6 +718,32 @@ tests:
         alertname: ZixlyDatabaseUnreachable
         exp_alerts:
           - exp_labels: {severity: critical, job: zixly-app, instance: "b:3000"}
+  # Two workers up, neither ready (no database, or an outdated extension): fires after 2
+  # minutes; one of them ready again: quiet.
+  - interval: 30s
+    input_series:
+      - series: 'up{job="pipeline-worker",instance="w1:3001"}'
+        values: '1x40'
+      - series: 'up{job="pipeline-worker",instance="w2:3001"}'
+        values: '1x40'
+      - series: 'zixly_worker_ready{job="pipeline-worker",instance="w1:3001"}'
+        values: '0x20 1x20'
+      - series: 'zixly_worker_ready{job="pipeline-worker",instance="w2:3001"}'
+        values: '0x40'
+    alert_rule_test:
+      - eval_time: 1m
+        alertname: ZixlyNoWorkerReady
+        exp_alerts: []
+      - eval_time: 5m
+        alertname: ZixlyNoWorkerReady
+        exp_alerts:
+          - exp_labels: {severity: critical}
+      - eval_time: 5m
+        alertname: ZixlyNoWorkerUp
+        exp_alerts: []
+      - eval_time: 15m
+        alertname: ZixlyNoWorkerReady
+        exp_alerts: []
   - interval: 30s
     input_series: []
     alert_rule_test:

@@ -4,7 +4,7 @@
 # (no waiting for the 5-minute lease) and they must be claimable again. A live session whose
 # lease ran out loses its job too; one that heartbeats, or whose lease is still valid, keeps it.
 # Owners are (pid, backend start): a job whose pid now belongs to another session is rescued.
-# After a server restart every RUNNING job is rescued.
+# After a server restart, RUNNING jobs wait for their leases (their workers reconnect).
 . "$(dirname "$0")/../lib/harness.sh"
 
 zx_cluster_start
@@ -112,7 +112,7 @@ is "$(running_by hb-w)" 1 "a worker heartbeating every 0.3 s keeps its job past 
 # the same pid: same locked_pid, earlier backend start. That owner is gone, so the job goes back.
 q "UPDATE zixly.pipeline_jobs SET lease_expires_at = now() + interval '1 hour' WHERE locked_by = 'hb-w'"
 is "$(q "SELECT zixly_rescue()")" 0 "with a valid lease and the live owner's (pid, start), nothing is rescued"
-q "UPDATE zixly.pipeline_jobs SET locked_backend_start = locked_backend_start - interval '1 minute' WHERE locked_by = 'hb-w'"
+q "UPDATE zixly.pipeline_jobs SET locked_backend_start = (SELECT min(backend_start) FROM pg_stat_activity) WHERE locked_by = 'hb-w'"
 is "$(q "SELECT count(*) FROM pg_stat_activity WHERE pid = (SELECT locked_pid FROM zixly.pipeline_jobs WHERE locked_by = 'hb-w')")" 1 \
 	"a live backend has the job's locked_pid"
 is "$(q "SELECT zixly_rescue()")" 1 "... but not its backend start: the job is rescued (pid reuse is harmless)"
@@ -120,15 +120,22 @@ is "$(q "SELECT error_message FROM zixly.pipeline_jobs WHERE parameters->>'n' = 
 	"worker hb-w lost the job (session ended) on attempt 1 of 3" "... as a session that ended"
 
 # ---------------------------------------------------------------- a server restart
+# A restart ends every session, so every worker reconnects: their running jobs wait for their
+# leases (which a reconnected worker's heartbeat renews in its new session), instead of going
+# to whichever worker is back first.  Then a job whose worker did not come back is rescued.
 q "SELECT count(*) FROM zixly_enqueue_batch('noop', '[{\"n\": \"r1\"}, {\"n\": \"r2\"}]')" >/dev/null
 session doomed
-say doomed "SELECT count(*) FROM zixly_claim('doomed-w', 10, lease => '1 hour');"
+say doomed "SELECT count(*) FROM zixly_claim('doomed-w', 10, lease => '3 seconds');"
 zx_wait_for "the doomed claim" 10 holds doomed-w 2 || bail "the doomed worker did not claim"
 n_doomed=$(running_by doomed-w)
 zx_cluster_stop
 zx_cluster_restart
-is "$(q "SELECT zixly_rescue()")" "$n_doomed" "after a restart every RUNNING job ($n_doomed, 1-hour leases) is rescued"
-is "$(q "SELECT count(*) FROM zixly.pipeline_jobs WHERE status = 'RUNNING'")" 0 "none is left RUNNING"
+is "$(q "SELECT zixly_rescue()")" 0 "after a restart, RUNNING jobs of the sessions it ended wait for their leases"
+is "$(running_by doomed-w)" "$n_doomed" "... all $n_doomed still RUNNING"
+zx_wait_for "the leases to run out" 10 sh -c '[ "$(psql -qXAt -c "SELECT zixly_rescue()")" != 0 ]'
+is "$(q "SELECT count(*) FROM zixly.pipeline_jobs WHERE status = 'RUNNING'")" 0 "once they ran out, every one is rescued"
+is "$(q "SELECT DISTINCT error_message FROM zixly.pipeline_jobs WHERE parameters->>'n' IN ('r1', 'r2')")" \
+	"worker doomed-w lost the job (lease expired) on attempt 1 of 3" "... as leases that expired"
 ok "$(grep -c 'terminated by signal' "$ZX_CLUSTER/server.log" | grep -qx 0; echo $?)" "no backend crashed (server.log)"
 
 done_testing

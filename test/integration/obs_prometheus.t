@@ -164,8 +164,8 @@ is "$(jq -r '[.data.groups[].rules[] | select(.health != "ok") | .name + ": " + 
 	"every alert rule of alerts.yml evaluates without error on the real metrics"
 is "$(jq -r '[.data.groups[].rules[].name] | length' <<<"$rules")" \
 	"$(grep -c -- '- alert:' dashboards/prometheus/alerts.yml)" "Prometheus loaded every rule of alerts.yml"
-is "$(jq -r '[.data.groups[].rules[] | select(.name == ("ZixlyAppDown", "ZixlyNoWorkerUp", "ZixlyDatabaseUnreachable")) | .state] | join(" ")' <<<"$rules")" \
-	"inactive inactive inactive" "app-down, no-worker and database alerts stay inactive while everything is up"
+is "$(jq -r '[.data.groups[].rules[] | select(.name == ("ZixlyAppDown", "ZixlyNoWorkerUp", "ZixlyNoWorkerReady", "ZixlyDatabaseUnreachable")) | .state] | join(" ")' <<<"$rules")" \
+	"inactive inactive inactive inactive" "app-down, no-worker, no-ready-worker and database alerts stay inactive while everything is up"
 
 # ------------------------------------------------------------------ every PromQL expression of every panel
 # Grafana's variables, as Grafana would fill them for a 5-minute view.

@@ -9,8 +9,10 @@
 #      ready; then both reconnect with backoff (every connection role comes back), and carry
 #      on: every job enqueued before, during the sweep and after the restart is COMPLETED, the
 #      sweep has exactly one set of 10 rows from the run its result names, no sweep is
-#      completed twice, and jobs enqueued after the restart are found through the restored
-#      wake-ups (the safety poll is at 60 s).  Both exit 0 on SIGTERM with clean logs.
+#      completed twice, none lost an attempt (the restart ended both workers' sessions, and
+#      neither takes the other's running jobs), and jobs enqueued after the restart are found
+#      through the restored wake-ups (the safety poll is at 60 s).  Both exit 0 on SIGTERM with
+#      clean logs.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/lib/worker.sh"
 
@@ -78,6 +80,12 @@ is "$(zx_sql "SELECT count(*) FROM zixly.pipeline_jobs j WHERE job_type = 'tradi
 is "$(cat "$ZW_TMP"/w[12].log | grep -o 'event=job_completed job_id=[^ ]*' | sort | uniq -d | wc -l)" 0 \
 	"no sweep was completed twice"
 is "$(zw_status "$J_AFTER")" "COMPLETED/1" "the sweep enqueued after the restart completed on its first attempt"
+# the restart ended both workers' sessions: neither takes the other's running jobs (they wait
+# for their leases, which the owner's first heartbeat renews in its new session)
+is "$(zw_status "$J_LONG")" "COMPLETED/1" "the sweep running through the restart completed on its first attempt"
+is "$(zx_sql "SELECT count(*) FROM zixly.pipeline_jobs WHERE attempts > 1 OR error_message IS NOT NULL")" 0 \
+	"no job lost an attempt to the restart"
+is "$(cat "$ZW_TMP"/w[12].log | grep -c 'event=job_lost')" 0 "no worker lost a job it was running"
 
 for p in "$P1" "$P2"; do
 	zw_scrape "$p" "$ZW_TMP/up.prom"

@@ -4,7 +4,7 @@
 -- zixly_rescue_jobs does the same and returns those jobs (for the dead letters' callbacks).
 -- A dead session is simulated by rewriting the owner columns as superuser.
 BEGIN;
-SELECT plan(40);
+SELECT plan(46);
 
 CREATE FUNCTION pg_temp.job(name text, max_attempts int DEFAULT 3) RETURNS text LANGUAGE sql AS $$
 	SELECT (zixly_enqueue('noop', jsonb_build_object('name', name), max_attempts => max_attempts)).id
@@ -50,8 +50,9 @@ SELECT is((SELECT attempts FROM zixly_claim('w2')), 2, 'the rescued job is claim
 SELECT pg_temp.job('dead' || g) FROM generate_series(1, 3) g \g /dev/null
 SELECT count(*) FROM zixly_claim('w3', 10) \g /dev/null
 UPDATE zixly.pipeline_jobs SET locked_pid = 0 WHERE parameters->>'name' = 'dead1';
--- pid reuse: same pid as this (live) session, but the claimer started a day earlier
-UPDATE zixly.pipeline_jobs SET locked_backend_start = locked_backend_start - interval '1 day'
+-- pid reuse: same pid as this (live) session, but the claimer started earlier (as the server's
+-- processes did: the oldest start in pg_stat_activity, the checkpointer's or another's)
+UPDATE zixly.pipeline_jobs SET locked_backend_start = (SELECT min(backend_start) FROM pg_stat_activity)
  WHERE parameters->>'name' = 'dead2';
 SELECT is(zixly_rescue(), 2, 'jobs whose session ended are rescued at once, despite a valid lease');
 SELECT is((pg_temp.j('dead1')).status, 'QUEUED', 'a job of a gone pid is QUEUED again');
@@ -92,6 +93,27 @@ UPDATE zixly.pipeline_jobs SET status = 'RUNNING', locked_by = 'hand' WHERE para
 SELECT is(zixly_rescue(), 1, 'a RUNNING row without a lease or a session is rescued');
 SELECT is((pg_temp.j('orphan')).status, 'QUEUED', '... back to the queue');
 
+-- ---------------------------------------------------------------- sessions a restart ended
+-- A claimer that started before the server's processes did lost its session in a restart (or
+-- the reinitialisation after a crash), like every worker: its worker is reconnecting, and will
+-- heartbeat the job into its new session.  Only the lease decides for such a job.
+SELECT zixly_enqueue('noop', '{"name": "restart"}', queue => 'restart') \g /dev/null
+SELECT count(*) FROM zixly_claim('w8', 10, ARRAY['restart']) \g /dev/null
+UPDATE zixly.pipeline_jobs SET locked_pid = 0,
+       locked_backend_start = (SELECT min(backend_start) FROM pg_stat_activity) - interval '1 second'
+ WHERE parameters->>'name' = 'restart';
+SELECT is(zixly_rescue(), 0, 'a job whose session ended before the server restarted waits for its lease');
+SELECT is((pg_temp.j('restart')).status, 'RUNNING', '... still RUNNING');
+SELECT is((SELECT count(*) FROM zixly_heartbeat('w8')), 1::bigint, 'its worker, reconnected, heartbeats it');
+SELECT ok((SELECT locked_pid = pg_backend_pid() FROM pg_temp.j('restart')), '... into its new session');
+UPDATE zixly.pipeline_jobs SET locked_pid = 0,
+       locked_backend_start = (SELECT min(backend_start) FROM pg_stat_activity) - interval '1 second',
+       lease_expires_at = now() - interval '1 second'
+ WHERE parameters->>'name' = 'restart';
+SELECT is(zixly_rescue(), 1, 'once the lease ran out without a heartbeat, it is rescued');
+SELECT is((pg_temp.j('restart')).error_message, 'worker w8 lost the job (lease expired) on attempt 1 of 3',
+	'... as a lease that expired');
+
 -- ---------------------------------------------------------------- zixly_rescue_jobs
 SELECT is((SELECT count(*) FROM zixly_rescue_jobs()), 0::bigint, 'zixly_rescue_jobs: nothing to rescue, no rows');
 SELECT pg_temp.job('again') \g /dev/null
@@ -100,7 +122,7 @@ SELECT count(*) FROM zixly_claim('w7', 10) \g /dev/null
 UPDATE zixly.pipeline_jobs SET locked_pid = 0 WHERE locked_by = 'w7';
 CREATE TEMP TABLE rescued AS SELECT * FROM zixly_rescue_jobs();
 SELECT is((SELECT array_agg(parameters->>'name' || ' ' || status ORDER BY parameters->>'name') FROM rescued),
-	ARRAY['again QUEUED', 'gone FAILED', 'orphan QUEUED'], 'it returns the rescued jobs with their new status: requeued, dead-lettered');
+	ARRAY['again QUEUED', 'gone FAILED', 'orphan QUEUED', 'restart QUEUED'], 'it returns the rescued jobs with their new status: requeued, dead-lettered');
 SELECT is((SELECT error_message FROM rescued WHERE parameters->>'name' = 'gone'),
 	'worker w7 lost the job (session ended) on attempt 1 of 1', '... the reason, and the parameters (for a webhook_url)');
 SELECT is((SELECT status FROM zixly.pipeline_jobs WHERE id = (SELECT id FROM rescued WHERE status = 'FAILED')), 'FAILED',
