@@ -45,6 +45,8 @@ bad ZIXLY_LEASE=2 "ZIXLY_LEASE: 2 is out of range \(3\.\.86400\)"
 bad ZIXLY_LOG_LEVEL=loud "ZIXLY_LOG_LEVEL: unknown level 'loud' \(debug, info, warn, error\)"
 bad ZIXLY_DURABLE_CLAIMS=maybe "ZIXLY_DURABLE_CLAIMS: 'maybe' is not a boolean"
 bad "ZIXLY_QUEUES=a\"b" "ZIXLY_QUEUES / --queues: queue names are comma-separated plain words"
+bad "ZIXLY_QUEUES=a, ,b" "ZIXLY_QUEUES / --queues: queue names are comma-separated plain words, none empty"
+bad "ZIXLY_QUEUES=a," "ZIXLY_QUEUES / --queues: queue names are comma-separated plain words, none empty"
 bad "ZIXLY_WORKER_ID=$(printf 'w\tone')" "ZIXLY_WORKER_ID / --worker-id: control characters are not allowed"
 bad "ZIXLY_WORKER_ID=$(printf 'w%.0s' $(seq 1 129))" "ZIXLY_WORKER_ID / --worker-id: at most 128 characters"
 bad "DATABASE_URL=postgresql://[::1" "DATABASE_URL: .*IPv6 host address"
@@ -93,6 +95,8 @@ like "$line" ' threads=2 ' "the environment overrides the default (ZIXLY_THREADS
 like "$line" ' worker-id=from-flag ' "--worker-id over ZIXLY_WORKER_ID"
 like "$line" ' lease=60 .* poll-interval=5 ' "defaults otherwise"
 is "$ZW_EXIT" 0 "SIGTERM while waiting for the database: exit 0"
+! grep -q "event=ready" "$ZW_TMP/prec.log"
+ok $? "... without announcing itself ready"
 run_config defaults --
 line=$LINE
 like "$line" " worker-id=$(hostname)-[0-9]+ " "the default worker id is <hostname>-<pid>"

@@ -289,4 +289,17 @@ is "$(zx_sql "SELECT result->'best' = (SELECT result->'best' FROM zixly.pipeline
 	"with the same best combination as the one written with integers"
 zw_signal_wait "$F10" TERM 10
 
+# ---------------------------------------------------------------- queue lists with spaces
+# ZIXLY_QUEUES="a, b" is the queues a and b (spaces around names were kept, and " b" never
+# matched a job).
+zw_start spaced --metrics-port 0 --concurrency 1 --queues " spaced1 ,  spaced2 "
+SP=$ZW_PID
+J1=$(zw_enqueue noop '{}' "queue => 'spaced1'")
+J2=$(zw_enqueue noop '{}' "queue => 'spaced2'")
+zw_wait_sql 20 "SELECT count(*) = 2 FROM zixly.pipeline_jobs WHERE queue LIKE 'spaced_' AND status = 'COMPLETED'"
+is "$(zw_status "$J1") $(zw_status "$J2")" "COMPLETED/1 COMPLETED/1" \
+	"--queues \" spaced1 ,  spaced2 \": both queues are claimed, the spaces around their names ignored"
+zw_signal_wait "$SP" TERM 10
+is "$ZW_EXIT" 0 "... and it exits 0 on SIGTERM"
+
 done_testing

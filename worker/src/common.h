@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#define ZX_VERSION "0.1.0"
+#define ZX_VERSION "0.1.2"
 
 #define ZX_OK	0
 #define ZX_ERR	(-1)

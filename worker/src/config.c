@@ -47,11 +47,11 @@ static const struct opt opts[] = {
 	    "<project> is the directory holding the bin/ (or bin/asan/) of this binary;\n"
 	    "a binary outside a bin/ directory uses ./data/artifacts)"},
 	{"queues", "ZIXLY_QUEUES", OPT_STRING, 0, 0, "", F(queues),
-	    "comma-separated queues to claim from (empty: every queue)"},
+	    "comma-separated queues to claim from (spaces around names are ignored; empty: every queue)"},
 	{"log-level", "ZIXLY_LOG_LEVEL", OPT_LOGLEVEL, 0, 0, "info", F(log_level),
 	    "debug, info, warn or error"},
 	{"shutdown-timeout", "ZIXLY_SHUTDOWN_TIMEOUT", OPT_DOUBLE, 0, 86400, "30", F(shutdown_timeout),
-	    "seconds to finish in-flight jobs after SIGTERM/SIGINT before releasing them"},
+	    "seconds to finish in-flight jobs after SIGTERM/SIGINT/SIGHUP before releasing them"},
 	{"lease", "ZIXLY_LEASE", OPT_INT, 3, 86400, "60", F(lease),
 	    "seconds a claimed job stays ours without a heartbeat (heartbeats every lease/3)"},
 	{"claim-batch", "ZIXLY_CLAIM_BATCH", OPT_INT, 1, 1000, "1000", F(claim_batch),
@@ -114,9 +114,9 @@ usage(FILE *fp)
 	    "\n"
 	    "Claims jobs from the zixly queue (zixly_wait + zixly_claim), runs noop and\n"
 	    "trading-sweep jobs, stores results, completes them.  Runs in the foreground and logs\n"
-	    "one line per event to stderr.  SIGTERM/SIGINT: stop claiming, finish or release the\n"
-	    "jobs in flight, exit 0.  Every option also comes from the environment variable shown;\n"
-	    "a flag overrides the environment.\n\n");
+	    "one line per event to stderr.  SIGTERM/SIGINT/SIGHUP: stop claiming, finish or release\n"
+	    "the jobs in flight, exit 0 (a second one: release them now).  Every option also\n"
+	    "comes from the environment variable shown; a flag overrides the environment.\n\n");
 	for (size_t i = 0; i < ZX_ARRAY_LEN(opts); i++) {
 		const struct opt *o = &opts[i];
 		const char *hint = type_hint(o);
@@ -268,6 +268,42 @@ apply_computed_defaults(struct zx_config *cfg)
 }
 
 /* Checks that involve more than one setting or more than bounds. */
+char **
+zx_queue_names(const char *list, size_t *n)
+{
+	char *copy = zx_xstrdup(list), *rest = copy, *t;
+	char **names = NULL;
+
+	*n = 0;
+	while ((t = strsep(&rest, ",")) != NULL) {
+		char *end;
+
+		while (*t == ' ')
+			t++;
+		end = t + strlen(t);
+		while (end > t && end[-1] == ' ')
+			*--end = '\0';
+		if (*t == '\0') {
+			zx_queue_names_free(names, *n);
+			free(copy);
+			*n = 0;
+			return NULL;
+		}
+		names = zx_xrealloc(names, (*n + 1) * sizeof(*names));
+		names[(*n)++] = zx_xstrdup(t);
+	}
+	free(copy);
+	return names;
+}
+
+void
+zx_queue_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 static int
 validate(const struct zx_config *cfg)
 {
@@ -287,12 +323,14 @@ validate(const struct zx_config *cfg)
 		}
 	if (cfg->queues[0] != '\0') {
 		const char *q = cfg->queues;
-		int bad = !zx_utf8_valid(q, strlen(q)) || q[0] == ',' || q[strlen(q) - 1] == ',' ||
-		    strstr(q, ",,") != NULL;
+		size_t n;
+		char **names = zx_queue_names(q, &n);
+		int bad = !zx_utf8_valid(q, strlen(q)) || names == NULL;
 
 		for (; *q && !bad; q++)
 			bad = (unsigned char)*q < 0x20 || *q == 0x7f || *q == '"' || *q == '\\' ||
 			    *q == '{' || *q == '}';
+		zx_queue_names_free(names, n);
 		if (bad) {
 			fprintf(stderr, PROG ": ZIXLY_QUEUES / --queues: queue names are comma-separated"
 			    " plain words, none empty\n");

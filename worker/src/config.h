@@ -43,4 +43,11 @@ void zx_config_free(struct zx_config *cfg);
 /* Logs the effective settings (one line, no secrets). */
 void zx_config_log(const struct zx_config *cfg);
 
+/*
+ * The names of a comma-separated queue list, the spaces around each trimmed ("a, b" is a and
+ * b); NULL if one is empty.  Free with zx_queue_names_free.
+ */
+char **zx_queue_names(const char *list, size_t *n);
+void zx_queue_names_free(char **names, size_t n);
+
 #endif /* ZX_CONFIG_H */

@@ -166,20 +166,15 @@ static char *
 make_queues_array(const char *queues)
 {
 	struct zx_buf b;
-	char *copy, *save = NULL, **names = NULL;
-	size_t n = 0;
+	char **names;
+	size_t n;
 
 	if (queues[0] == '\0')
 		return NULL;
-	copy = zx_xstrdup(queues);
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		names = zx_xrealloc(names, (n + 1) * sizeof(*names));
-		names[n++] = t;
-	}
+	names = zx_queue_names(queues, &n);	/* checked by the configuration */
 	zx_buf_init(&b, 0);
 	zx_buf_text_array(&b, names, n);
-	free(names);
-	free(copy);
+	zx_queue_names_free(names, n);
 	return b.data;
 }
 
@@ -1061,9 +1056,10 @@ main(int argc, char **argv)
 	for (int i = 0; i < w.nlanes && !got_stop; i++)
 		lane_ready(&w.lanes[i]);
 	waiter_step();		/* the wait connection too: ready means every connection is up */
-	zlog(ZX_INFO, "ready", "worker_id=%s concurrency=%d claim_connections=%d paused=%d",
-	    zx_q(w.cfg.worker_id), w.cfg.concurrency, w.nlanes, w.paused);
-	if (!w.paused) {
+	if (!got_stop)		/* not when a stop signal ended the wait for the database */
+		zlog(ZX_INFO, "ready", "worker_id=%s concurrency=%d claim_connections=%d paused=%d",
+		    zx_q(w.cfg.worker_id), w.cfg.concurrency, w.nlanes, w.paused);
+	if (!w.paused && !got_stop) {
 		w.want_claim = 1;
 		zx_metrics_ready(1);
 	}
