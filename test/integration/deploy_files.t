@@ -744,6 +744,22 @@ tests:
       - eval_time: 15m
         alertname: ZixlyNoWorkerReady
         exp_alerts: []
+  # A worker failed to store a grid: warns for the next 10 minutes, then quiet.
+  - interval: 1m
+    input_series:
+      - series: 'zixly_worker_artifact_failures_total{job="pipeline-worker",instance="w1:3001"}'
+        values: '0 0 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1'
+    alert_rule_test:
+      - eval_time: 2m
+        alertname: ZixlyArtifactStoreFailing
+        exp_alerts: []
+      - eval_time: 5m
+        alertname: ZixlyArtifactStoreFailing
+        exp_alerts:
+          - exp_labels: {severity: warning, job: pipeline-worker, instance: "w1:3001"}
+      - eval_time: 25m
+        alertname: ZixlyArtifactStoreFailing
+        exp_alerts: []
   - interval: 30s
     input_series: []
     alert_rule_test:

@@ -28,6 +28,8 @@
 #      enqueued then completes promptly.
 #   8. SIGHUP is a graceful stop like SIGTERM (exit 0, event=shutdown); SIGUSR2 is ignored (the
 #      worker keeps running, completes a noop, then exits 0 on SIGTERM).
+#   Then: a worker whose artifact store fails pauses its claims, so that another worker takes
+#   the retry; ZIXLY_QUEUES with spaces around the names.
 #   9. Released jobs keep their place: 10 short DAX sweeps enqueued in one zixly_enqueue_batch
 #      to queue fifo start in enqueue order on a worker with concurrency 2, none more than one
 #      place off (two claims racing for the last slot release one job, which starts next; jobs
@@ -288,6 +290,32 @@ is "$(zw_status "$JF") $(zx_sql "SELECT error_message FROM zixly.pipeline_jobs W
 is "$(zx_sql "SELECT result->'best' = (SELECT result->'best' FROM zixly.pipeline_jobs WHERE id = '$JI') FROM zixly.pipeline_jobs WHERE id = '$JF'")" t \
 	"with the same best combination as the one written with integers"
 zw_signal_wait "$F10" TERM 10
+
+# ---------------------------------------------------------------- a broken artifact store
+# A worker whose store refuses the grid (here its directory replaced by a file; a full disk
+# alike) fails that attempt, then claims nothing for ZIXLY_ARTIFACT_FAILURE_PAUSE and reports
+# itself not ready: the retry goes to a worker whose store works, instead of the broken one
+# spending every attempt of every job it can claim.
+BADM=$(zx_free_port)
+zw_start badstore --metrics-port "$BADM" --concurrency 1 --threads 1 --queues store \
+	--artifact-dir "$ZW_TMP/badstore-art" --artifact-failure-pause 20
+BAD=$ZW_PID
+rm -rf "$ZW_TMP/badstore-art" && : >"$ZW_TMP/badstore-art"
+JS=$(zw_enqueue trading-sweep '{"ticker":"DAX","strategy_type":"SMA","fast_range":[5,20],"slow_range":[20,60],"step":5}' "queue => 'store'")
+zx_wait_for "the store failure" 30 zw_log_has badstore "event=artifact_store_failing job_id=$JS "
+like "$(grep "event=artifact_store_failing job_id=$JS " "$ZW_TMP/badstore.log")" "level=warn .* pause_s=20" \
+	"a worker that cannot store a grid says so, and pauses its claims for 20 s"
+zw_scrape "$BADM" "$ZW_TMP/badstore.prom"
+is "$(zw_metric "$ZW_TMP/badstore.prom" zixly_worker_ready) $(zw_metric "$ZW_TMP/badstore.prom" zixly_worker_artifact_failures_total)" "0 1" \
+	"... reporting zixly_worker_ready 0 and zixly_worker_artifact_failures_total 1"
+zw_start goodstore --metrics-port 0 --concurrency 1 --threads 1 --queues store
+GOOD=$ZW_PID
+zw_wait_sql 30 "SELECT status = 'COMPLETED' FROM zixly.pipeline_jobs WHERE id = '$JS'"
+is "$(zw_status "$JS") $(zx_sql "SELECT locked_by FROM zixly.pipeline_jobs WHERE id = '$JS'")" "COMPLETED/2 goodstore" \
+	"its retry is completed by the worker whose store works"
+zw_signal_wait "$GOOD" TERM 10
+zw_signal_wait "$BAD" TERM 10
+is "$ZW_EXIT" 0 "the paused worker exits 0 on SIGTERM"
 
 # ---------------------------------------------------------------- queue lists with spaces
 # ZIXLY_QUEUES="a, b" is the queues a and b (spaces around names were kept, and " b" never

@@ -63,7 +63,8 @@ export ZIXLY_WEBHOOK_SECRET=$SECRET ZIXLY_WEBHOOK_ALLOW_PRIVATE=1
 zw_start open --metrics-port 0 --concurrency 2 --threads 1 --queues open
 OPEN=$ZW_PID
 # Worker "broken": the same, and its artifact directory is replaced by a file once it runs.
-zw_start broken --metrics-port 0 --concurrency 1 --threads 1 --queues broken --artifact-dir "$ZW_TMP/broken-art"
+zw_start broken --metrics-port 0 --concurrency 1 --threads 1 --queues broken --artifact-dir "$ZW_TMP/broken-art" \
+	--artifact-failure-pause 1
 BROKEN=$ZW_PID
 rm -rf "$ZW_TMP/broken-art" && : >"$ZW_TMP/broken-art"
 # Worker "strict": the defaults (no private destinations), secret by flag.

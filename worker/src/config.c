@@ -65,6 +65,10 @@ static const struct opt opts[] = {
 	    "seconds between safety claims when no wake-up came (zixly_wait, or LISTEN)"},
 	{"rescue-interval", "ZIXLY_RESCUE_INTERVAL", OPT_DOUBLE, 0.1, 3600, "1", F(rescue_interval),
 	    "seconds between zixly_rescue() calls"},
+	{"artifact-failure-pause", "ZIXLY_ARTIFACT_FAILURE_PAUSE", OPT_DOUBLE, 0.1, 3600, "30",
+	    F(artifact_failure_pause),
+	    "seconds the worker claims nothing after it could not store a job's grid (the job is\n"
+	    "retried, by another worker if one is up); doubling while it keeps failing, up to 10x"},
 	{"webhook-timeout", "ZIXLY_WEBHOOK_TIMEOUT", OPT_DOUBLE, 0.1, 60, "5", F(webhook_timeout),
 	    "seconds allowed for a job's callback (webhook_url)"},
 	{"webhook-secret", "ZIXLY_WEBHOOK_SECRET", OPT_SECRET, 0, 0, NULL, F(webhook_secret),

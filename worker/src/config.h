@@ -26,6 +26,7 @@ struct zx_config {
 	int durable_claims;		/* claims wait for their WAL flush (see db.h) */
 	double poll_interval;		/* safety poll, seconds (the wake-up path is LISTEN) */
 	double rescue_interval;		/* seconds between zixly_rescue() calls */
+	double artifact_failure_pause;	/* seconds without claims after an artifact store failure */
 	double webhook_timeout;		/* seconds for a job callback */
 	char *webhook_secret;		/* signs callbacks (HMAC-SHA256); "" = unsigned; never logged */
 	int webhook_allow_private;	/* callbacks may go to loopback and private addresses */

@@ -30,6 +30,7 @@ struct zx_job {
 	atomic_int abandon;		/* shutdown deadline: the main loop released it */
 	atomic_int finishing;		/* the handler is storing its outcome, or is past that */
 	enum zx_job_status outcome;	/* set by the handler */
+	int store_failed;		/* set by the handler: the artifact store refused the grid */
 	struct zx_job *next;		/* pool queues */
 };
 

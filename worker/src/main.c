@@ -117,6 +117,8 @@ static struct {
 	int stopping;
 	double deadline;
 	double next_rescue, next_heartbeat, next_poll, next_due;
+	/* the artifact store failed: no claims until claims_resume_at; pause doubles on repeats */
+	double claims_resume_at, store_pause;
 	FILE *latency;
 	struct zx_sender *sender;	/* job.failed of the jobs our rescues dead-letter */
 } w;
@@ -597,7 +599,7 @@ claim_request(void)
 static int
 may_claim(void)
 {
-	return !w.paused && !w.stopping && free_slots() > 0;
+	return !w.paused && !w.stopping && free_slots() > 0 && w.claims_resume_at == 0;
 }
 
 static void
@@ -740,6 +742,37 @@ lane_input(struct lane *l)
 }
 
 /* ---------------------------------------------------------------- finished sweeps */
+/*
+ * A sweep's grid could not be stored (a full disk, a read-only or lost mount): its attempt
+ * failed, to be retried.  This worker claims nothing for a while, reporting itself not ready,
+ * so that the retry goes to a worker whose store works (if one is up) rather than spending
+ * the job's attempts here.  The pause doubles while the store keeps failing.
+ */
+static void
+store_failed(const struct zx_job *j)
+{
+	double cap = w.cfg.artifact_failure_pause * 10;
+
+	w.store_pause = w.store_pause > 0 ? fmin(w.store_pause * 2, cap) : w.cfg.artifact_failure_pause;
+	w.claims_resume_at = zx_mono_s() + w.store_pause;
+	zx_metrics_artifact_failure();
+	zx_metrics_ready(0);
+	zlog(ZX_WARN, "artifact_store_failing", "job_id=%s dir=%s pause_s=%g", j->id,
+	    zx_q(w.cfg.artifact_dir), w.store_pause);
+}
+
+/* The pause after a store failure is over: claims again (the next sweep tries the store). */
+static void
+claims_resume(void)
+{
+	w.claims_resume_at = 0;
+	if (w.paused || w.stopping)
+		return;
+	zx_metrics_ready(1);
+	w.want_claim = 1;
+	zlog(ZX_INFO, "claims_resumed", "after_pause_s=%g", w.store_pause);
+}
+
 static void
 reap(void)
 {
@@ -750,6 +783,10 @@ reap(void)
 
 		list = j->next;
 		unhold(j);
+		if (j->store_failed)
+			store_failed(j);
+		else if (j->outcome == ZX_ST_COMPLETED)
+			w.store_pause = 0;	/* the store works again */
 		zx_metrics_in_flight(-1);
 		zx_metrics_jobs_done(j->kind, j->outcome, 1, zx_mono_s() - j->t_start);
 		zx_job_free(j);
@@ -858,6 +895,8 @@ run(const sigset_t *wait_mask)
 			if (now >= w.deadline)
 				break;
 		}
+		if (w.claims_resume_at > 0 && now >= w.claims_resume_at)
+			claims_resume();
 		control_connect();
 		waiter_step();
 		if (!w.paused && w.control != NULL) {
@@ -912,6 +951,7 @@ run(const sigset_t *wait_mask)
 				wake = earliest(wake, w.lanes[i].retry_at);
 		if (w.stopping)
 			wake = earliest(wake, w.deadline);
+		wake = earliest(wake, w.claims_resume_at);
 		timeout_ms = wake <= 0 ? 1000 : (int)ceil(fmax(0, wake - zx_mono_s()) * 1000);
 		if (timeout_ms > 1000)
 			timeout_ms = 1000;

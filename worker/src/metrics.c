@@ -31,7 +31,7 @@ struct values {
 	double dur_sum[ZX_KIND_COUNT];
 	double bar_combinations, engine_seconds;
 	long in_flight;
-	double claims, claimed_jobs, rescued, reconnects;
+	double claims, claimed_jobs, rescued, reconnects, artifact_failures;
 	int db_connected;
 	long db_connections[ZX_DB_ROLE_COUNT];
 	int accepting;
@@ -99,6 +99,14 @@ zx_metrics_rescued(long jobs)
 {
 	pthread_mutex_lock(&mu);
 	v.rescued += (double)jobs;
+	pthread_mutex_unlock(&mu);
+}
+
+void
+zx_metrics_artifact_failure(void)
+{
+	pthread_mutex_lock(&mu);
+	v.artifact_failures += 1;
 	pthread_mutex_unlock(&mu);
 }
 
@@ -234,6 +242,9 @@ zx_metrics_render(void)
 	family(&b, "zixly_worker_rescued_jobs_total", "counter",
 	    "Jobs of lost workers put back by this worker's zixly_rescue calls.");
 	sample(&b, "zixly_worker_rescued_jobs_total", NULL, s.rescued);
+	family(&b, "zixly_worker_artifact_failures_total", "counter",
+	    "Grids this worker could not store (each pauses its claims: ZIXLY_ARTIFACT_FAILURE_PAUSE).");
+	sample(&b, "zixly_worker_artifact_failures_total", NULL, s.artifact_failures);
 	family(&b, "zixly_worker_db_reconnects_total", "counter",
 	    "Times the control connection was re-established.");
 	sample(&b, "zixly_worker_db_reconnects_total", NULL, s.reconnects);
@@ -247,7 +258,8 @@ zx_metrics_render(void)
 		sample(&b, "zixly_worker_db_connections", lab, (double)s.db_connections[r]);
 	}
 	family(&b, "zixly_worker_ready", "gauge",
-	    "1 while this worker claims jobs: started, not paused, not shutting down, database up.");
+	    "1 while this worker claims jobs: started, not paused, not shutting down, database up,"
+	    " store not failing.");
 	sample(&b, "zixly_worker_ready", NULL, s.accepting && s.db_connected);
 	family(&b, "zixly_worker_info", "gauge", "Constant 1, labelled with the worker id and version.");
 	zx_buf_puts(&b, "zixly_worker_info{worker_id=\"");

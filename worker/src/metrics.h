@@ -42,6 +42,7 @@ void zx_metrics_engine(double bar_combinations, double seconds);
 void zx_metrics_in_flight(long delta);
 void zx_metrics_claim(size_t jobs);
 void zx_metrics_rescued(long jobs);
+void zx_metrics_artifact_failure(void);
 void zx_metrics_reconnect(void);
 void zx_metrics_db_connected(int up);
 void zx_metrics_db_connections(enum zx_db_role role, int delta);

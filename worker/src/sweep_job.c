@@ -351,6 +351,7 @@ struct store_arg {
 	const char *run_id, *ticker, *strategy, *signal, *rows, *result, *metrics;
 	const char *tmp, *path;		/* the grid file: its temporary and final names */
 	int published;			/* renamed (kept when a later COMMIT is retried) */
+	int publish_failed;		/* the rename failed: the store is at fault */
 	char error[ERRLEN];
 };
 
@@ -395,6 +396,7 @@ store_step(PGconn *c, void *arg)
 	if (!a->published) {
 		if (zx_artifact_publish(a->tmp, a->path, a->error, sizeof(a->error)) < 0) {
 			zx_db_command(c, "ROLLBACK");
+			a->publish_failed = 1;
 			return STEP_SQL_ERROR;
 		}
 		a->published = 1;
@@ -551,7 +553,8 @@ zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
 	if (zx_artifact_write_grid(cfg->artifact_dir, job->id, job->attempts, &res, path, tmp,
 	    sizeof(path), &bytes, err, sizeof(err)) < 0) {
 		tmp[0] = '\0';
-		fail_job(cfg, conn, job, err, 1, &req);	/* another worker may have a usable store */
+		job->store_failed = 1;	/* this worker pauses: another may have a usable store */
+		fail_job(cfg, conn, job, err, 1, &req);
 		goto out;
 	}
 	if (best != NULL && (curve = equity_json(&px, &req.p, best, err)) == NULL)
@@ -623,6 +626,7 @@ zx_sweep_job_run(const struct zx_config *cfg, PGconn **conn, struct zx_job *job)
 	if (sa.published)
 		tmp[0] = '\0';
 	if (rc == STEP_SQL_ERROR) {
+		job->store_failed = sa.publish_failed;
 		fail_job(cfg, conn, job, sa.error, 1, &req);
 		goto out;
 	}
