@@ -126,8 +126,23 @@ is "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$MP/metri
 like "$(curl -sI "http://127.0.0.1:$MP/metrics" | tr -d '\r')" 'Content-Type: text/plain; version=0.0.4' \
 	"the exposition format's content type"
 
+is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.2:$MP/metrics")" 200 \
+	"by default it listens on every interface (127.0.0.2 answers too)"
+
 zw_signal_wait "$W1" TERM 20
 is "$ZW_EXIT" 0 "SIGTERM: exits 0"
 ok "$(zw_clean_log w1 && echo 0 || echo 1)" "no error in the log"
+
+# ---------------------------------------------------------------- --metrics-address
+for addr in 127.0.0.1 ::1; do
+	AP=$(zx_free_port)
+	zw_start "addr-$addr" --metrics-port "$AP" --metrics-address "$addr" --queues none
+	AW=$ZW_PID
+	host=$addr; [ "$addr" = ::1 ] && host="[::1]"
+	is "$(curl -s -o /dev/null -w '%{http_code}' "http://$host:$AP/metrics")" 200 "--metrics-address $addr: it answers there"
+	is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.2:$AP/metrics")" 000 "... and not on another address (127.0.0.2)"
+	like "$(grep event=metrics_listening "$ZW_TMP/addr-$addr.log")" "port=$AP address=$addr " "... as its log says"
+	zw_signal_wait "$AW" TERM 20
+done
 
 done_testing

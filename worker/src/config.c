@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "config.h"
+#include "metrics.h"
 
 #define PROG "zixly-worker"
 
@@ -42,6 +43,9 @@ static const struct opt opts[] = {
 	    "engine threads per trading-sweep job, 0 = one per CPU"},
 	{"metrics-port", "ZIXLY_METRICS_PORT", OPT_INT, 0, 65535, "3001", F(metrics_port),
 	    "port of GET /metrics (Prometheus text) and GET /health; 0 disables"},
+	{"metrics-address", "ZIXLY_METRICS_ADDRESS", OPT_STRING, 0, 0, "", F(metrics_address),
+	    "the address /metrics and /health listen on, an IPv4 or IPv6 literal (127.0.0.1,\n"
+	    "::1); empty: every interface (for a scraper on another host)"},
 	{"artifact-dir", "ZIXLY_ARTIFACT_DIR", OPT_STRING, 0, 0, NULL, F(artifact_dir),
 	    "directory for each job's full grid CSV (default <project>/data/artifacts, where\n"
 	    "<project> is the directory holding the bin/ (or bin/asan/) of this binary;\n"
@@ -325,6 +329,11 @@ validate(const struct zx_config *cfg)
 			    " not allowed\n");
 			return -1;
 		}
+	if (cfg->metrics_address[0] != '\0' && zx_metrics_address(cfg->metrics_address, NULL) < 0) {
+		fprintf(stderr, PROG ": ZIXLY_METRICS_ADDRESS / --metrics-address: '%s' is not an IPv4"
+		    " or IPv6 address\n", cfg->metrics_address);
+		return -1;
+	}
 	if (cfg->queues[0] != '\0') {
 		const char *q = cfg->queues;
 		size_t n;

@@ -16,6 +16,7 @@ struct zx_config {
 	int concurrency;		/* trading-sweep jobs run at once */
 	int threads;			/* engine threads per job, 0 = one per CPU */
 	int metrics_port;		/* 0 = no /metrics */
+	char *metrics_address;		/* "" = every interface */
 	char *artifact_dir;		/* default <project>/data/artifacts */
 	char *queues;			/* comma-separated; "" = every queue */
 	enum zx_log_level log_level;

@@ -1069,7 +1069,7 @@ main(int argc, char **argv)
 	sigdelset(&wait_mask, SIGHUP);
 	sigdelset(&wait_mask, SIGUSR1);
 
-	if (zx_metrics_start(w.cfg.metrics_port, w.cfg.worker_id) != ZX_OK)
+	if (zx_metrics_start(w.cfg.metrics_port, w.cfg.metrics_address, w.cfg.worker_id) != ZX_OK)
 		return 1;
 	if ((w.pool = zx_pool_start(&w.cfg, w.cfg.concurrency)) == NULL)
 		return 1;

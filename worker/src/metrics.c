@@ -4,6 +4,7 @@
  * Locking: one mutex guards every value; rendering copies them under it.  The HTTP server runs
  * in libmicrohttpd's own thread and only renders.
  */
+#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -350,14 +351,49 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 int
-zx_metrics_start(int port, const char *worker_id)
+zx_metrics_address(const char *address, struct sockaddr_storage *ss)
 {
+	struct sockaddr_storage tmp;
+	struct sockaddr_in *v4;
+	struct sockaddr_in6 *v6;
+
+	if (ss == NULL)
+		ss = &tmp;
+	memset(ss, 0, sizeof(*ss));
+	v4 = (struct sockaddr_in *)ss;
+	v6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, address, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		return AF_INET;
+	}
+	if (inet_pton(AF_INET6, address, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		return AF_INET6;
+	}
+	return -1;
+}
+
+int
+zx_metrics_start(int port, const char *address, const char *worker_id)
+{
+	struct sockaddr_storage ss;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	int family = address[0] != '\0' ? zx_metrics_address(address, &ss) : 0;
+
 	free(worker_label);
 	worker_label = zx_xstrdup(worker_id);
 	if (port == 0)
 		return ZX_OK;
-	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+	if (family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+	else if (family == AF_INET6) {
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+		flags |= MHD_USE_IPv6;
+	}
+	daemon_ = MHD_start_daemon(flags,
 	    (uint16_t)port, NULL, NULL, handle, NULL,
+	    /* an address given: only there (MHD_OPTION_SOCK_ADDR with NULL is ignored) */
+	    MHD_OPTION_SOCK_ADDR, family > 0 ? (struct sockaddr *)&ss : NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
@@ -365,11 +401,12 @@ zx_metrics_start(int port, const char *worker_id)
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)16,
 	    MHD_OPTION_END);
 	if (daemon_ == NULL) {
-		zlog(ZX_ERROR, "metrics_start_failed", "port=%d error=%s", port,
-		    zx_q("cannot listen (port in use?)"));
+		zlog(ZX_ERROR, "metrics_start_failed", "port=%d address=%s error=%s", port,
+		    zx_q(address[0] ? address : "*"), zx_q("cannot listen (port in use?)"));
 		return ZX_ERR;
 	}
-	zlog(ZX_INFO, "metrics_listening", "port=%d paths=/metrics,/health", port);
+	zlog(ZX_INFO, "metrics_listening", "port=%d address=%s paths=/metrics,/health", port,
+	    zx_q(address[0] ? address : "*"));
 	return ZX_OK;
 }
 

@@ -21,6 +21,8 @@
 #ifndef ZX_METRICS_H
 #define ZX_METRICS_H
 
+#include <sys/socket.h>
+
 #include <stddef.h>
 
 #include "db.h"
@@ -32,8 +34,18 @@ enum zx_job_status {
 
 const char *zx_kind_label(enum zx_job_kind k);
 
-/* Starts the HTTP server on port (all IPv4 interfaces); port 0 = none.  0 or -1 (logged). */
-int zx_metrics_start(int port, const char *worker_id);
+/*
+ * Starts the HTTP server on port, at address (an IPv4 or IPv6 literal; "": every IPv4
+ * interface); port 0 = none.  0 or -1 (logged).
+ */
+int zx_metrics_start(int port, const char *address, const char *worker_id);
+
+/*
+ * An IPv4 or IPv6 literal into *ss (NULL: only checked): AF_INET or AF_INET6, or -1 when it is
+ * neither.
+ */
+int zx_metrics_address(const char *address, struct sockaddr_storage *ss);
+
 void zx_metrics_stop(void);
 
 /* n jobs of one kind ended with status, each having taken seconds. */
