@@ -25,6 +25,7 @@
 #   6. Those callbacks do not hold up a shutdown: against a receiver that never answers (and a
 #      webhook timeout of 30 s), a worker exits within its shutdown deadline, and at once on a
 #      second SIGTERM; the callbacks it gave up are logged (webhook_dropped).
+#   7. Nor does such a receiver hold up another job's callback: it arrives within seconds.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/lib/worker.sh"
 
@@ -243,5 +244,19 @@ for variant in deadline second; do
 		"... and both callbacks it gave up are logged (webhook_dropped)"
 	ok "$(zw_clean_log "stop-$variant" && echo 0 || echo 1)" "... no sanitizer report and no error line"
 done
+
+# ---------------------------------------------------------------- 7. one stalled receiver
+# Two dead letters, the first one's receiver never answering (webhook timeout 30 s).
+J_STALL=$(zw_enqueue trading-sweep "$(sweep DAX "http://127.0.0.1:$TARPIT/stall")" "queue => 'mixed1', max_attempts => 1")
+J_FINE=$(zw_enqueue trading-sweep "$(sweep DAX "$LOCAL/fine")" "queue => 'mixed2', max_attempts => 1")
+zx_sql "SELECT count(*) FROM zixly_claim('ghost-mixed', 1, ARRAY['mixed1'])" >/dev/null
+zx_sql "SELECT count(*) FROM zixly_claim('ghost-mixed', 1, ARRAY['mixed2'])" >/dev/null
+zw_start mixed --metrics-port 0 --queues nothing --rescue-interval 0.2 --webhook-timeout 30 --shutdown-timeout 1
+P=$ZW_PID
+zx_wait_for "the callback of $J_FINE" 10 sh -c 'grep -q "\"job_id\":\"$1\"" "$2"/*.body' sh "$J_FINE" "$HOOKS"
+ok $? "a stalled receiver does not hold up another dead letter's callback (arrived within 10 s)"
+is "$(zw_status "$J_STALL") $(zw_status "$J_FINE")" "FAILED/1 FAILED/1" "... both jobs dead-lettered"
+zw_signal_wait "$P" TERM 10
+is "$ZW_EXIT" 0 "... and the worker exits 0 by its deadline"
 
 done_testing

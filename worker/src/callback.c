@@ -1,5 +1,5 @@
 /*
- * callback.c — job callbacks' bodies and the sending thread (see callback.h).
+ * callback.c — job callbacks' bodies and the sending threads (see callback.h).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -36,9 +36,13 @@ struct item {
 	struct item *next;
 };
 
+/* Callbacks sent at once: a receiver that stalls holds up one of them, not every tenant's. */
+#define SENDER_THREADS 4
+
 struct zx_sender {
 	struct zx_webhook_opts opts;	/* the caller's, abandoning through give_up */
-	pthread_t thread;
+	pthread_t threads[SENDER_THREADS];
+	int nthreads;			/* started */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct item *head, *tail;	/* queued, oldest first */
@@ -105,14 +109,13 @@ zx_sender_start(const struct zx_webhook_opts *opts, int (*hurry)(void))
 	s->opts.abandon_arg = s;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	if ((rc = pthread_create(&s->thread, NULL, run, s)) != 0) {
-		zlog(ZX_ERROR, "thread_failed", "what=%s error=%s", zx_q("callback sender"),
-		    zx_q(strerror(rc)));
-		pthread_cond_destroy(&s->cv);
-		pthread_mutex_destroy(&s->mu);
-		free(s);
-		return NULL;
-	}
+	for (; s->nthreads < SENDER_THREADS; s->nthreads++)
+		if ((rc = pthread_create(&s->threads[s->nthreads], NULL, run, s)) != 0) {
+			zlog(ZX_ERROR, "thread_failed", "what=%s error=%s", zx_q("callback sender"),
+			    zx_q(strerror(rc)));
+			zx_sender_stop(s, 0);
+			return NULL;
+		}
 	return s;
 }
 
@@ -144,9 +147,10 @@ zx_sender_stop(struct zx_sender *s, double until)
 	pthread_mutex_lock(&s->mu);
 	s->until = until;
 	atomic_store(&s->stop, 1);
-	pthread_cond_signal(&s->cv);
+	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	pthread_join(s->thread, NULL);
+	for (int i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i], NULL);
 	while (s->head != NULL) {
 		struct item *it = s->head;
 

@@ -1,6 +1,6 @@
 /*
- * callback.h — job callbacks above the HTTP of webhook.h: their JSON body, and a thread that
- * sends the callbacks the main loop decides on.
+ * callback.h — job callbacks above the HTTP of webhook.h: their JSON body, and threads that
+ * send the callbacks the main loop decides on.
  *
  * A sweep's own callbacks (job.completed, job.failed) are sent by the pool thread that ran it.
  * A job that zixly_rescue dead-letters (its worker died during its last attempt) is known only
@@ -24,18 +24,18 @@ char *zx_callback_body(const char *event, const char *job_id, const char *job_ty
 struct zx_sender;
 
 /*
- * Starts the sending thread (with a copy of opts); NULL (logged) if it cannot.  hurry, if not
- * NULL, is asked from that thread while it sends: non-zero gives up the callback in flight and
+ * Starts the sending threads (with a copy of opts); NULL (logged) if it cannot.  hurry, if not
+ * NULL, is asked from those threads while they send: non-zero gives up the callback in flight and
  * the rest at once (the daemon's second stop signal).
  */
 struct zx_sender *zx_sender_start(const struct zx_webhook_opts *opts, int (*hurry)(void));
 
-/* Queues a callback (copies everything); the thread sends them one at a time, in order. */
+/* Queues a callback (copies everything); up to 4 threads send them, oldest first. */
 void zx_sender_queue(struct zx_sender *s, const char *url, const char *body, const char *event,
     const char *job_id);
 
 /*
- * Sends what is queued until the time until (zx_mono_s()), then stops the thread; a callback
+ * Sends what is queued until the time until (zx_mono_s()), then stops the threads; a callback
  * being sent then is given up within a second, and those still queued are dropped, each logged
  * (event=webhook_dropped).  Then frees the sender.  NULL is fine.
  */
