@@ -31,6 +31,16 @@ zx_callback_body(const char *event, const char *job_id, const char *job_type,
 	return body;
 }
 
+struct json_object *
+zx_callback_failure(const char *error, int attempts)
+{
+	struct json_object *fields = json_object_new_object();
+
+	json_object_object_add(fields, "error", json_object_new_string(error));
+	json_object_object_add(fields, "attempts", json_object_new_int(attempts));
+	return fields;
+}
+
 struct item {
 	char *url, *body, *event, *job_id;
 	struct item *next;

@@ -21,6 +21,9 @@
 char *zx_callback_body(const char *event, const char *job_id, const char *job_type,
     const char *status, const char *tenant_id, const char *ticker, struct json_object *fields);
 
+/* The fields job.failed adds to zx_callback_body: the error and the attempts made. */
+struct json_object *zx_callback_failure(const char *error, int attempts);
+
 struct zx_sender;
 
 /*

@@ -275,7 +275,6 @@ apply_computed_defaults(struct zx_config *cfg)
 	}
 }
 
-/* Checks that involve more than one setting or more than bounds. */
 char **
 zx_queue_names(const char *list, size_t *n)
 {
@@ -312,6 +311,7 @@ zx_queue_names_free(char **names, size_t n)
 	free(names);
 }
 
+/* Checks that involve more than one setting or more than bounds. */
 static int
 validate(const struct zx_config *cfg)
 {

@@ -224,23 +224,26 @@ prepare(PGconn *c, const struct stmt *st)
 	return ZX_OK;
 }
 
-/* Whether the database has the function (a regprocedure text), 1 or 0; -1 (logged) on error. */
+/*
+ * Whether the database has the function (a regprocedure text) and this role may execute it: 1
+ * or 0; -1 (logged) on error.
+ */
 static int
-has_function(PGconn *c, const char *signature)
+may_execute(PGconn *c, const char *signature)
 {
 	const char *v[1] = {signature};
-	PGresult *r = PQexecParams(c, "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL", 1, NULL,
-	    v, NULL, NULL, 0);
-	int has;
+	PGresult *r = PQexecParams(c, "SELECT coalesce(pg_catalog.has_function_privilege("
+	    "pg_catalog.to_regprocedure($1), 'EXECUTE'), false)", 1, NULL, v, NULL, NULL, 0);
+	int may;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		log_failure(c, r, "look up a function");
 		PQclear(r);
 		return -1;
 	}
-	has = PQgetvalue(r, 0, 0)[0] == 't';
+	may = PQgetvalue(r, 0, 0)[0] == 't';
 	PQclear(r);
-	return has;
+	return may;
 }
 
 PGconn *
@@ -284,7 +287,7 @@ zx_db_connect(const char *url, enum zx_db_role role)
 		if (prepare(c, &stmts[i]) != ZX_OK)
 			return NULL;
 	if (role == ZX_DB_CONTROL) {
-		int has = has_function(c, "zixly_rescue_jobs()");
+		int has = may_execute(c, "zixly_rescue_jobs()");
 
 		if (has < 0 || prepare(c, has ? &rescue_jobs : &rescue_count) != ZX_OK) {
 			if (has < 0)
@@ -495,18 +498,7 @@ int
 zx_db_has_wait(PGconn *c)
 {
 	/* since 0.1.1 only zixly_worker members (and superusers) may wait; others LISTEN */
-	PGresult *r = PQexec(c, "SELECT coalesce(pg_catalog.has_function_privilege("
-	    "pg_catalog.to_regprocedure('zixly_wait(bigint,integer)'), 'EXECUTE'), false)");
-	int has;
-
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		log_failure(c, r, "look up zixly_wait");
-		PQclear(r);
-		return -1;
-	}
-	has = PQgetvalue(r, 0, 0)[0] == 't';
-	PQclear(r);
-	return has;
+	return may_execute(c, "zixly_wait(bigint,integer)");
 }
 
 int

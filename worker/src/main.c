@@ -297,7 +297,6 @@ dead_lettered(PGresult *jobs)
 		const char *error = PQgetvalue(jobs, i, ZX_RESCUE_COL_ERROR);
 		const char *url = PQgetvalue(jobs, i, ZX_RESCUE_COL_WEBHOOK_URL);
 		const char *ticker = PQgetvalue(jobs, i, ZX_RESCUE_COL_TICKER);
-		struct json_object *fields;
 		char *body;
 
 		if (strcmp(PQgetvalue(jobs, i, ZX_RESCUE_COL_STATUS), "FAILED") != 0)
@@ -308,13 +307,10 @@ dead_lettered(PGresult *jobs)
 		if (strcmp(PQgetvalue(jobs, i, ZX_RESCUE_COL_JOB_TYPE), "trading-sweep") != 0 ||
 		    url[0] == '\0' || w.sender == NULL)
 			continue;
-		fields = json_object_new_object();
-		json_object_object_add(fields, "error", json_object_new_string(error));
-		json_object_object_add(fields, "attempts",
-		    json_object_new_int(atoi(PQgetvalue(jobs, i, ZX_RESCUE_COL_ATTEMPTS))));
 		body = zx_callback_body("job.failed", id, "trading-sweep", "FAILED",
 		    PQgetvalue(jobs, i, ZX_RESCUE_COL_TENANT),
-		    PQgetisnull(jobs, i, ZX_RESCUE_COL_TICKER) ? NULL : ticker, fields);
+		    PQgetisnull(jobs, i, ZX_RESCUE_COL_TICKER) ? NULL : ticker,
+		    zx_callback_failure(error, atoi(PQgetvalue(jobs, i, ZX_RESCUE_COL_ATTEMPTS))));
 		zx_sender_queue(w.sender, url, body, "job.failed", id);
 		free(body);
 	}

@@ -319,13 +319,9 @@ fail_job(const struct zx_config *cfg, PGconn **conn, struct zx_job *job, const c
 	    " retryable=%d duration_ms=%.1f error=%s", job->id,
 	    rc != STEP_OK ? "lost" : a.requeued ? "retry" : "failed", job->attempts, retryable,
 	    secs * 1e3, zx_q(error));
-	if (rc == STEP_OK && !a.requeued && req->webhook_url != NULL) {
-		struct json_object *cb = json_object_new_object();
-
-		json_object_object_add(cb, "error", json_object_new_string(error));
-		json_object_object_add(cb, "attempts", json_object_new_int(job->attempts));
-		post_callback(cfg, job, req, "job.failed", "FAILED", cb);
-	}
+	if (rc == STEP_OK && !a.requeued && req->webhook_url != NULL)
+		post_callback(cfg, job, req, "job.failed", "FAILED",
+		    zx_callback_failure(error, job->attempts));
 }
 
 struct new_id_arg {
